@@ -47,7 +47,7 @@ var (
 	// ErrInvalid is returned when the report has an error.
 	ErrInvalid = errors.New("config is not valid")
 	// ErrEmpty is returned for an empty config.
-	ErrEmpty = errors.New("config is empty")
+	ErrEmpty = errors.New("not a config (empty)")
 	// ErrUnknownVersion is returned for a version we do not accept.
 	ErrUnknownVersion = errors.New("unsupported config version")
 	// ErrInvalidVersion is returned when ignition.version is missing or not semver.
@@ -92,7 +92,8 @@ func ParseVersion(raw []byte, s *spec.Spec) (types.Config, report.Report, error)
 
 func parse(raw []byte, only *spec.Spec) (types.Config, report.Report, error) {
 	var r report.Report
-	if len(strings.TrimSpace(string(raw))) == 0 {
+	// Only truly empty input is "empty"; white space is a JSON error, as upstream.
+	if len(raw) == 0 {
 		return types.Config{}, r, ErrEmpty
 	}
 	if len(raw) > MaxSize {
@@ -118,8 +119,11 @@ func parse(raw []byte, only *spec.Spec) (types.Config, report.Report, error) {
 	}
 
 	var cfg types.Config
-	r.Merge(schemaFor(s).Decode(&root, &cfg))
+	decoded := schemaFor(s).Decode(&root, &cfg)
+	// Type errors first, then the rules, then unused keys, as upstream orders them.
+	r.Merge(entriesOf(decoded, true))
 	r.Merge(validation.Validate(&cfg, s))
+	r.Merge(entriesOf(decoded, false))
 	correlate(&r, &root, raw)
 	if r.IsFatal() {
 		return types.Config{}, r, ErrInvalid
@@ -194,4 +198,15 @@ func allowed(since map[string]*spec.Spec, p string, s *spec.Spec) bool {
 		}
 		p = p[:i]
 	}
+}
+
+// entriesOf returns the fatal (or non-fatal) entries of r.
+func entriesOf(r report.Report, fatal bool) report.Report {
+	var out report.Report
+	for _, e := range r.Entries {
+		if e.Kind.IsFatal() == fatal {
+			out.Entries = append(out.Entries, e)
+		}
+	}
+	return out
 }

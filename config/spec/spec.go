@@ -27,10 +27,33 @@ type Spec struct {
 	Hashes []string
 	// Formats are filesystem formats newly allowed.
 	Formats []string
-	// SpecialModeBits marks the version from which setuid, setgid and sticky
-	// bits in file and directory modes are supported without a warning.
-	SpecialModeBits bool
+	// Rules are validation rules that hold from this version on.
+	Rules []Rule
 }
+
+// Rule is a validation rule that some versions have and older ones lack.
+// Rules are only ever switched on by a version, never off: where a newer
+// version relaxes a check, the rule names the relaxed behaviour.
+type Rule string
+
+// The rules that differ between versions.
+const (
+	// SourceRequired: merged configs and CA bundles must name a source (3.1).
+	SourceRequired Rule = "source-required"
+	// LinkTargetRequired: a link must have a target (3.3).
+	LinkTargetRequired Rule = "link-target-required"
+	// RaidLevelRequired: a RAID array must have a level (3.3).
+	RaidLevelRequired Rule = "raid-level-required"
+	// ClevisPinRequired: an empty custom Clevis pin is reported as missing,
+	// not as unsupported (3.3).
+	ClevisPinRequired Rule = "clevis-pin-required"
+	// SpecialModeBits: setuid, setgid and sticky bits are supported; older
+	// versions warn that they are not (3.6).
+	SpecialModeBits Rule = "special-mode-bits"
+	// AnyClevisPin: a custom Clevis pin may be any pin, not only tpm2, tang
+	// or sss (3.6).
+	AnyClevisPin Rule = "any-clevis-pin"
+)
 
 // New returns the spec for version v, built on base, or panics on a bad
 // version string (the strings are constants in this repository).
@@ -58,10 +81,10 @@ func (s *Spec) HasHash(x string) bool { return s.has(x, func(t *Spec) []string {
 // HasFormat reports whether filesystems may use format x.
 func (s *Spec) HasFormat(x string) bool { return s.has(x, func(t *Spec) []string { return t.Formats }) }
 
-// HasSpecialModeBits reports whether setuid/setgid/sticky are supported.
-func (s *Spec) HasSpecialModeBits() bool {
+// Has reports whether rule r holds in this version.
+func (s *Spec) Has(r Rule) bool {
 	for t := s; t != nil; t = t.Base {
-		if t.SpecialModeBits {
+		if slices.Contains(t.Rules, r) {
 			return true
 		}
 	}

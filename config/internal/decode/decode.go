@@ -46,7 +46,7 @@ func (d *decoder) object(n *jsontree.Node, o *object, v reflect.Value, p path.Co
 		}
 		f, ok := o.fields[m.Key]
 		if !ok {
-			d.r.AddOnWarn(p.Append(tree.Key(m.Key)), fmt.Errorf("Unused key %s", m.Key))
+			d.r.AddOnWarn(p.Append(tree.Key(m.Key)), fmt.Errorf("unused key %s", m.Key))
 			continue
 		}
 		d.value(&m.Value, f, v.FieldByIndex(f.index), p.Append(m.Key))

@@ -1,0 +1,46 @@
+# Everything a developer or CI runs. `make test` is the one CI calls.
+GO          ?= go
+TOOLS       := $(CURDIR)/.tools
+STATICCHECK := $(TOOLS)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+# How long each fuzz target runs in `make test` (CI runs them briefly).
+FUZZTIME    ?= 20s
+BENCHCOUNT  ?= 6
+
+.PHONY: all build test unit fuzz lint bench demo clean
+
+all: build
+
+build:
+	./build
+
+## demo: build, then validate every example config, printing each report.
+demo: build
+	@./examples/demo.sh
+
+## test: lint, every unit test, then each fuzz target briefly.
+test: lint unit fuzz
+
+unit:
+	$(GO) test -count=1 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzMatchesStdlib$$' -fuzztime $(FUZZTIME) ./config/internal/jsontree
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config
+
+lint: $(STATICCHECK)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+## bench: every Go benchmark, several runs each (the machines are noisy:
+## compare medians, e.g. with benchstat).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./...
+
+clean:
+	rm -rf bin $(TOOLS)

@@ -6,6 +6,19 @@
 // Optional fields are pointers so that "unset" differs from the zero value:
 // merging needs that difference, and so do defaults (a file mode that is
 // unset means 0644 or "keep the existing mode").
+//
+// Fields are in alphabetical order of their Go names, as in the reference
+// implementation, so that marshalled JSON and report order match its output.
+//
+// Lists carry their merge and duplicate semantics in a `list` tag, read by
+// both config/validation (duplicates) and config/merge:
+//   - no tag: entries are identified by Key() (structs) or by value
+//     (strings); two entries with one identity are duplicates, and a merged
+//     child entry replaces or updates the parent entry with its identity;
+//   - list:"append": entries have no identity; merging appends the child's;
+//   - list:"shared": the tagged sibling lists of one struct form a single
+//     namespace (files, directories and links share paths; kernel arguments
+//     that should and should not exist share values).
 package types
 
 // Config is a whole Ignition config.
@@ -19,11 +32,11 @@ type Config struct {
 
 // Ignition holds metadata about the config itself.
 type Ignition struct {
-	Version  string         `json:"version"`
 	Config   IgnitionConfig `json:"config,omitzero"`
 	Proxy    Proxy          `json:"proxy,omitzero"`
 	Security Security       `json:"security,omitzero"`
 	Timeouts Timeouts       `json:"timeouts,omitzero"`
+	Version  string         `json:"version"`
 }
 
 // IgnitionConfig names configs to merge into, or to replace, this one.
@@ -58,9 +71,9 @@ type Timeouts struct {
 // Resource is anything fetched by URL: configs, CA bundles, file contents,
 // appended fragments and key files.
 type Resource struct {
-	Source       *string      `json:"source,omitempty"`
 	Compression  *string      `json:"compression,omitempty"`
 	HTTPHeaders  []HTTPHeader `json:"httpHeaders,omitempty"`
+	Source       *string      `json:"source,omitempty"`
 	Verification Verification `json:"verification,omitzero"`
 }
 
@@ -78,38 +91,38 @@ type Verification struct {
 
 // KernelArguments lists arguments that should and should not be present.
 type KernelArguments struct {
-	ShouldExist    []string `json:"shouldExist,omitempty"`
-	ShouldNotExist []string `json:"shouldNotExist,omitempty"`
+	ShouldExist    []string `json:"shouldExist,omitempty" list:"shared"`
+	ShouldNotExist []string `json:"shouldNotExist,omitempty" list:"shared"`
 }
 
 // Passwd lists users and groups.
 type Passwd struct {
-	Users  []PasswdUser  `json:"users,omitempty"`
 	Groups []PasswdGroup `json:"groups,omitempty"`
+	Users  []PasswdUser  `json:"users,omitempty"`
 }
 
 // PasswdUser is one account.
 type PasswdUser struct {
-	Name              string   `json:"name"`
-	PasswordHash      *string  `json:"passwordHash,omitempty"`
-	SSHAuthorizedKeys []string `json:"sshAuthorizedKeys,omitempty"`
-	UID               *int     `json:"uid,omitempty"`
 	Gecos             *string  `json:"gecos,omitempty"`
-	HomeDir           *string  `json:"homeDir,omitempty"`
-	NoCreateHome      *bool    `json:"noCreateHome,omitempty"`
-	PrimaryGroup      *string  `json:"primaryGroup,omitempty"`
 	Groups            []string `json:"groups,omitempty"`
-	NoUserGroup       *bool    `json:"noUserGroup,omitempty"`
+	HomeDir           *string  `json:"homeDir,omitempty"`
+	Name              string   `json:"name"`
+	NoCreateHome      *bool    `json:"noCreateHome,omitempty"`
 	NoLogInit         *bool    `json:"noLogInit,omitempty"`
+	NoUserGroup       *bool    `json:"noUserGroup,omitempty"`
+	PasswordHash      *string  `json:"passwordHash,omitempty"`
+	PrimaryGroup      *string  `json:"primaryGroup,omitempty"`
+	SSHAuthorizedKeys []string `json:"sshAuthorizedKeys,omitempty"`
 	Shell             *string  `json:"shell,omitempty"`
 	ShouldExist       *bool    `json:"shouldExist,omitempty"`
 	System            *bool    `json:"system,omitempty"`
+	UID               *int     `json:"uid,omitempty"`
 }
 
 // PasswdGroup is one group.
 type PasswdGroup struct {
-	Name         string  `json:"name"`
 	Gid          *int    `json:"gid,omitempty"`
+	Name         string  `json:"name"`
 	PasswordHash *string `json:"passwordHash,omitempty"`
 	ShouldExist  *bool   `json:"shouldExist,omitempty"`
 	System       *bool   `json:"system,omitempty"`
@@ -118,57 +131,57 @@ type PasswdGroup struct {
 // Storage describes disks, arrays, encrypted volumes, filesystems and the
 // files, directories and links written into them.
 type Storage struct {
+	Directories []Directory  `json:"directories,omitempty" list:"shared"`
 	Disks       []Disk       `json:"disks,omitempty"`
-	Raid        []Raid       `json:"raid,omitempty"`
-	Luks        []Luks       `json:"luks,omitempty"`
+	Files       []File       `json:"files,omitempty" list:"shared"`
 	Filesystems []Filesystem `json:"filesystems,omitempty"`
-	Files       []File       `json:"files,omitempty"`
-	Directories []Directory  `json:"directories,omitempty"`
-	Links       []Link       `json:"links,omitempty"`
+	Links       []Link       `json:"links,omitempty" list:"shared"`
+	Luks        []Luks       `json:"luks,omitempty"`
+	Raid        []Raid       `json:"raid,omitempty"`
 }
 
 // Disk is a block device and its partition table.
 type Disk struct {
 	Device     string      `json:"device"`
-	WipeTable  *bool       `json:"wipeTable,omitempty"`
 	Partitions []Partition `json:"partitions,omitempty"`
+	WipeTable  *bool       `json:"wipeTable,omitempty"`
 }
 
 // Partition is one GPT entry.
 type Partition struct {
+	GUID               *string `json:"guid,omitempty"`
 	Label              *string `json:"label,omitempty"`
 	Number             int     `json:"number,omitempty"`
+	Resize             *bool   `json:"resize,omitempty"`
+	ShouldExist        *bool   `json:"shouldExist,omitempty"`
 	SizeMiB            *int    `json:"sizeMiB,omitempty"`
 	StartMiB           *int    `json:"startMiB,omitempty"`
 	TypeGUID           *string `json:"typeGuid,omitempty"`
-	GUID               *string `json:"guid,omitempty"`
 	WipePartitionEntry *bool   `json:"wipePartitionEntry,omitempty"`
-	ShouldExist        *bool   `json:"shouldExist,omitempty"`
-	Resize             *bool   `json:"resize,omitempty"`
 }
 
 // Raid is one md array.
 type Raid struct {
-	Name    string   `json:"name"`
-	Level   *string  `json:"level,omitempty"`
 	Devices []string `json:"devices,omitempty"`
+	Level   *string  `json:"level,omitempty"`
+	Name    string   `json:"name"`
+	Options []string `json:"options,omitempty" list:"append"`
 	Spares  *int     `json:"spares,omitempty"`
-	Options []string `json:"options,omitempty"`
 }
 
 // Luks is one LUKS2 volume.
 type Luks struct {
-	Name        string   `json:"name"`
+	Cex         Cex      `json:"cex,omitzero"`
+	Clevis      Clevis   `json:"clevis,omitzero"`
 	Device      *string  `json:"device,omitempty"`
+	Discard     *bool    `json:"discard,omitempty"`
 	KeyFile     Resource `json:"keyFile,omitzero"`
 	Label       *string  `json:"label,omitempty"`
-	UUID        *string  `json:"uuid,omitempty"`
-	Options     []string `json:"options,omitempty"`
-	Discard     *bool    `json:"discard,omitempty"`
+	Name        string   `json:"name"`
 	OpenOptions []string `json:"openOptions,omitempty"`
+	Options     []string `json:"options,omitempty" list:"append"`
+	UUID        *string  `json:"uuid,omitempty"`
 	WipeVolume  *bool    `json:"wipeVolume,omitempty"`
-	Clevis      Clevis   `json:"clevis,omitzero"`
-	Cex         Cex      `json:"cex,omitzero"`
 }
 
 // Clevis binds a LUKS volume to TPM2 and/or Tang servers, or to a custom pin.
@@ -188,9 +201,9 @@ type ClevisCustom struct {
 
 // Tang is one Tang server.
 type Tang struct {
-	URL           string  `json:"url"`
-	Thumbprint    *string `json:"thumbprint,omitempty"`
 	Advertisement *string `json:"advertisement,omitempty"`
+	Thumbprint    *string `json:"thumbprint,omitempty"`
+	URL           string  `json:"url"`
 }
 
 // Cex enables IBM Crypto Express support for a LUKS volume.
@@ -202,20 +215,20 @@ type Cex struct {
 type Filesystem struct {
 	Device         string   `json:"device"`
 	Format         *string  `json:"format,omitempty"`
-	Path           *string  `json:"path,omitempty"`
-	WipeFilesystem *bool    `json:"wipeFilesystem,omitempty"`
 	Label          *string  `json:"label,omitempty"`
+	MountOptions   []string `json:"mountOptions,omitempty" list:"append"`
+	Options        []string `json:"options,omitempty" list:"append"`
+	Path           *string  `json:"path,omitempty"`
 	UUID           *string  `json:"uuid,omitempty"`
-	Options        []string `json:"options,omitempty"`
-	MountOptions   []string `json:"mountOptions,omitempty"`
+	WipeFilesystem *bool    `json:"wipeFilesystem,omitempty"`
 }
 
 // Node is what files, directories and links have in common.
 type Node struct {
-	Path      string    `json:"path"`
-	Overwrite *bool     `json:"overwrite,omitempty"`
-	User      NodeOwner `json:"user,omitzero"`
 	Group     NodeOwner `json:"group,omitzero"`
+	Overwrite *bool     `json:"overwrite,omitempty"`
+	Path      string    `json:"path"`
+	User      NodeOwner `json:"user,omitzero"`
 }
 
 // NodeOwner names a user or group by id or by name.
@@ -227,8 +240,8 @@ type NodeOwner struct {
 // File is a regular file.
 type File struct {
 	Node
+	Append   []Resource `json:"append,omitempty" list:"append"`
 	Contents Resource   `json:"contents,omitzero"`
-	Append   []Resource `json:"append,omitempty"`
 	Mode     *int       `json:"mode,omitempty"`
 }
 
@@ -241,8 +254,8 @@ type Directory struct {
 // Link is a symbolic or hard link.
 type Link struct {
 	Node
-	Target *string `json:"target,omitempty"`
 	Hard   *bool   `json:"hard,omitempty"`
+	Target *string `json:"target,omitempty"`
 }
 
 // Systemd lists units.
@@ -252,15 +265,15 @@ type Systemd struct {
 
 // Unit is one systemd unit and its drop-ins.
 type Unit struct {
-	Name     string   `json:"name"`
-	Enabled  *bool    `json:"enabled,omitempty"`
-	Mask     *bool    `json:"mask,omitempty"`
 	Contents *string  `json:"contents,omitempty"`
 	Dropins  []Dropin `json:"dropins,omitempty"`
+	Enabled  *bool    `json:"enabled,omitempty"`
+	Mask     *bool    `json:"mask,omitempty"`
+	Name     string   `json:"name"`
 }
 
 // Dropin is one unit drop-in.
 type Dropin struct {
-	Name     string  `json:"name"`
 	Contents *string `json:"contents,omitempty"`
+	Name     string  `json:"name"`
 }

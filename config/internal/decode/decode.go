@@ -37,12 +37,15 @@ func (d *decoder) object(n *jsontree.Node, o *object, v reflect.Value, p path.Co
 		d.typeError(p, "object", n)
 		return
 	}
-	last := lastIndexes(n.Members)
+	dups := duplicateKeys(n.Members)
 	for i := range n.Members {
 		m := &n.Members[i]
-		if last != nil && last[m.Key] != i {
-			d.r.AddOnWarn(p.Append(tree.Key(m.Key)), fmt.Errorf("duplicate key %s: only its last value is used", m.Key))
-			continue
+		if last, ok := dups[m.Key]; ok {
+			// As in encoding/json the last value wins; say so once, there.
+			if i != last {
+				continue
+			}
+			d.r.AddOnWarn(p.Append(tree.Key(m.Key)), fmt.Errorf("duplicate key %s: earlier values are ignored", m.Key))
 		}
 		f, ok := o.fields[m.Key]
 		if !ok {
@@ -53,29 +56,24 @@ func (d *decoder) object(n *jsontree.Node, o *object, v reflect.Value, p path.Co
 	}
 }
 
-// lastIndexes maps each key to the index of its last occurrence, or returns
-// nil when no key repeats (the usual case, which then costs nothing).
-func lastIndexes(ms []jsontree.Member) map[string]int {
+// duplicateKeys maps each key that occurs more than once to the index of
+// its last occurrence. It returns nil in the usual case of no repeats.
+func duplicateKeys(ms []jsontree.Member) map[string]int {
 	if len(ms) < 2 {
 		return nil
 	}
+	var dups map[string]int
 	seen := make(map[string]struct{}, len(ms))
-	dup := false
-	for _, m := range ms {
+	for i, m := range ms {
 		if _, ok := seen[m.Key]; ok {
-			dup = true
-			break
+			if dups == nil {
+				dups = map[string]int{}
+			}
+			dups[m.Key] = i
 		}
 		seen[m.Key] = struct{}{}
 	}
-	if !dup {
-		return nil
-	}
-	last := make(map[string]int, len(ms))
-	for i, m := range ms {
-		last[m.Key] = i
-	}
-	return last
+	return dups
 }
 
 func (d *decoder) value(n *jsontree.Node, f *field, v reflect.Value, p path.ContextPath) {

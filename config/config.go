@@ -163,8 +163,11 @@ var schemas = sync.OnceValue(func() map[*spec.Spec]*decode.Schema {
 	since := keySince()
 	m := make(map[*spec.Spec]*decode.Schema, len(Versions))
 	for _, s := range Versions {
-		m[s] = decode.Compile(reflect.TypeFor[types.Config](), func(p string) bool {
-			return allowed(since, p, s)
+		m[s] = decode.Compile(reflect.TypeFor[types.Config](), func(p string) (bool, string) {
+			if allowed(since, p, s) {
+				return true, ""
+			}
+			return false, addedIn(since, p, s)
 		})
 	}
 	return m
@@ -183,6 +186,17 @@ func keySince() map[string]*spec.Spec {
 		}
 	}
 	return since
+}
+
+// addedIn names the oldest stable version after s that has key path p, or
+// "" if none does (experimental versions are not suggested).
+func addedIn(since map[string]*spec.Spec, p string, s *spec.Spec) string {
+	for _, later := range Versions {
+		if s.Version.LessThan(later.Version) && !later.Experimental() && allowed(since, p, later) {
+			return later.String()
+		}
+	}
+	return ""
 }
 
 // allowed reports whether key path p exists in spec s: the nearest listed

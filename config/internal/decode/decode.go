@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -49,7 +50,11 @@ func (d *decoder) object(n *jsontree.Node, o *object, v reflect.Value, p path.Co
 		}
 		f, ok := o.fields[m.Key]
 		if !ok {
-			d.r.AddOnWarn(p.Append(tree.Key(m.Key)), fmt.Errorf("unused key %s", m.Key))
+			msg := "unused key " + m.Key
+			if v, ok := o.later[m.Key]; ok {
+				msg += fmt.Sprintf(" (it needs spec %s or later)", v)
+			}
+			d.r.AddOnWarn(p.Append(tree.Key(m.Key)), errors.New(msg))
 			continue
 		}
 		d.value(&m.Value, f, v.FieldByIndex(f.index), p.Append(m.Key))

@@ -17,6 +17,9 @@ type Schema struct {
 
 type object struct {
 	fields map[string]*field
+	// later maps keys this version lacks but a newer one defines to that
+	// newer version, so the unused-key warning can say what is needed.
+	later map[string]string
 }
 
 type field struct {
@@ -25,26 +28,33 @@ type field struct {
 	elem  *object // for struct and []struct fields
 }
 
-// Compile builds the schema of root (a struct type) keeping every key for
-// which allowed(path) is true, where path is dotted without list indices,
-// e.g. "storage.files.contents.source". A key not allowed hides its subtree.
-func Compile(root reflect.Type, allowed func(path string) bool) *Schema {
-	return &Schema{root: compileObject(root, "", allowed)}
+// Gate says whether a key path exists in a version, and if not, which
+// newer version (if any) adds it. Paths are dotted without list indices,
+// e.g. "storage.files.contents.source".
+type Gate func(path string) (ok bool, addedIn string)
+
+// Compile builds the schema of root (a struct type) keeping every key the
+// gate allows. A key not allowed hides its subtree.
+func Compile(root reflect.Type, gate Gate) *Schema {
+	return &Schema{root: compileObject(root, "", gate)}
 }
 
-func compileObject(t reflect.Type, prefix string, allowed func(string) bool) *object {
-	o := &object{fields: map[string]*field{}}
+func compileObject(t reflect.Type, prefix string, gate Gate) *object {
+	o := &object{fields: map[string]*field{}, later: map[string]string{}}
 	for _, sf := range Fields(t) {
 		path := sf.Name
 		if prefix != "" {
 			path = prefix + "." + sf.Name
 		}
-		if !allowed(path) {
+		if ok, addedIn := gate(path); !ok {
+			if addedIn != "" {
+				o.later[sf.Name] = addedIn
+			}
 			continue
 		}
 		f := &field{index: sf.Index, typ: sf.Type}
 		if st := structOf(sf.Type); st != nil {
-			f.elem = compileObject(st, path, allowed)
+			f.elem = compileObject(st, path, gate)
 		}
 		o.fields[sf.Name] = f
 	}

@@ -77,7 +77,9 @@ func SupportedVersions() string {
 	return strings.Join(names, ", ")
 }
 
-// Parse parses and validates a config of any supported version. The report
+// Parse parses and validates a config of any supported version and returns
+// it translated up to the canonical model: ignition.version is Latest for
+// every stable version (an experimental config keeps its own). The report
 // holds every problem found, each with its path and line:column; the error
 // is non-nil when the config cannot be used.
 func Parse(raw []byte) (types.Config, report.Report, error) {
@@ -127,6 +129,11 @@ func parse(raw []byte, only *spec.Spec) (types.Config, report.Report, error) {
 	correlate(&r, &root, raw)
 	if r.IsFatal() {
 		return types.Config{}, r, ErrInvalid
+	}
+	// Translating up: every 3.x key means the same in later versions, so
+	// the canonical config is the same data under the latest version.
+	if !s.Experimental() {
+		cfg.Ignition.Version = Latest.String()
 	}
 	return cfg, r, nil
 }

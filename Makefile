@@ -27,6 +27,7 @@ unit:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchesStdlib$$' -fuzztime $(FUZZTIME) ./config/internal/jsontree
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzDataURL$$' -fuzztime $(FUZZTIME) ./config/validation
 
 lint: $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

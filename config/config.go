@@ -122,9 +122,13 @@ func parse(raw []byte, only *spec.Spec) (types.Config, report.Report, error) {
 
 	var cfg types.Config
 	decoded := schemaFor(s).Decode(&root, &cfg)
-	// Type errors first, then the rules, then unused keys, as upstream orders them.
+	// Type errors first, then the rules, then unused keys, as upstream orders
+	// them. A value of the wrong type was left unset, so the rules would
+	// only repeat it as "missing": they run on well-typed configs only.
 	r.Merge(entriesOf(decoded, true))
-	r.Merge(validation.Validate(&cfg, s))
+	if !decoded.IsFatal() {
+		r.Merge(validation.Validate(&cfg, s))
+	}
 	r.Merge(entriesOf(decoded, false))
 	correlate(&r, &root, raw)
 	if r.IsFatal() {

@@ -96,10 +96,7 @@ type fieldPlan struct {
 // panics at program start rather than in the middle of a merge.
 var plans = map[reflect.Type][]fieldPlan{}
 
-var (
-	keyedType  = reflect.TypeFor[types.Keyed]()
-	headerType = reflect.TypeFor[types.HTTPHeader]()
-)
+var headerType = reflect.TypeFor[types.HTTPHeader]()
 
 func init() {
 	planStruct(reflect.TypeFor[types.Config]())
@@ -134,22 +131,18 @@ func planStruct(t reflect.Type) {
 			}
 			planStruct(ft)
 		case ft.Kind() == reflect.Slice:
-			elem := ft.Elem()
-			if elem.Kind() == reflect.Struct {
+			if elem := ft.Elem(); elem.Kind() == reflect.Struct {
 				planStruct(elem)
 			}
-			switch tag := sf.Tag.Get("list"); tag {
-			case "append":
+			l := types.ListOf(sf)
+			p.kind = keyedList
+			if l.Append {
 				p.kind = appendList
-			case "", "shared":
-				p.kind = keyedList
-				p.key = keyFunc(elem, where)
-				p.headers = elem == headerType
-				if tag == "shared" {
-					shared = append(shared, i)
-				}
-			default:
-				panic(fmt.Sprintf("merge: unknown list tag %q on %s", tag, where))
+			}
+			p.key = l.Key
+			p.headers = ft.Elem() == headerType
+			if l.Shared {
+				shared = append(shared, i)
 			}
 		default:
 			panic(fmt.Sprintf("merge: no merge rule for %s (%s)", where, ft))
@@ -180,17 +173,6 @@ func isScalar(k reflect.Kind) bool {
 		return true
 	}
 	return false
-}
-
-// keyFunc returns how entries of a keyed list of elem are identified.
-func keyFunc(elem reflect.Type, where string) func(reflect.Value) string {
-	switch {
-	case elem.Kind() == reflect.String:
-		return reflect.Value.String
-	case elem.Kind() == reflect.Struct && elem.Implements(keyedType):
-		return func(v reflect.Value) string { return v.Interface().(types.Keyed).Key() }
-	}
-	panic(fmt.Sprintf("merge: keyed list %s of %s, which has no Key()", where, elem))
 }
 
 // mergeFields merges two values of one struct type field by field.

@@ -176,4 +176,3 @@ func writeJSON(stdout io.Writer, results []result) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
-

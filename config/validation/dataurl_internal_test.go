@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/vincent-petithory/dataurl"
+
+	"github.com/ignition-go/ignition/config/v3_6"
 )
 
 func errText(err error) string {
@@ -14,12 +16,16 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// sameAsDecoder fails unless checkDataURL and the decoder agree on s.
+// sameAsDecoder fails unless checkDataURL and the decoder agree on s, and
+// the fast data URL path of checkURL agrees with the exact one.
 func sameAsDecoder(t *testing.T, s string) {
 	t.Helper()
 	_, want := dataurl.DecodeString(s)
 	if got := checkDataURL(s); errText(got) != errText(want) {
 		t.Errorf("%q: got %s, decoder says %s", s, errText(got), errText(want))
+	}
+	if got, want := checkURL(&v3_6.Spec, s), checkURLExact(&v3_6.Spec, s); errText(got) != errText(want) {
+		t.Errorf("%q: checkURL says %s, checkURLExact says %s", s, errText(got), errText(want))
 	}
 }
 
@@ -34,8 +40,9 @@ func TestDataURLsMatchDecoder(t *testing.T) {
 		`data:text/plain;name="a,b"`, `data:text/plain;name="a\"b";base64`, "data:foo", "data:foo/bar",
 		"data:text/", "data:text/plain;", "data:text/plain;a", "data:text/plain;a=", "data:;charset=x;base64",
 		"data:text/plain;BASE64", "data:text/plain;base64x", "data:X", "data:x-", "data:x-a/b",
+		"data:text/plain#x", "data:\x01", "data:text/plain;a=\x7f", "daTa:",
 	}
-	datas := []string{
+	datas := []string{"a#b", "%41#%zz", "x\x01", "a\nb",
 		"", "hello", "a%20b", "%2", "%", "%zz", "%2z", "%%41", "a%41%", "aGk=", "aGk", "aG k=", "aGk=\n", "aG\nk=",
 		"aGk=\r", "é", "\xff", "a b", "<", "a,b", "====", "YQ==YQ==", "YQ", "Y", "~!$&'()*+;=:@/?", "\t", "\x7f", "{}|^`[]",
 	}
@@ -46,7 +53,7 @@ func TestDataURLsMatchDecoder(t *testing.T) {
 		}
 	}
 
-	const alphabet = "aA0+/=\n%2fz ,;:\"\\é\xffdt"
+	const alphabet = "aA0+/=\n%2fz ,;:\"\\é\xffdt#\x01"
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 3000 {
 		b := []byte(headers[r.IntN(len(headers))] + ",")

@@ -1,0 +1,153 @@
+package resource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Sink receives fetched bytes. When a fetch must start over (its source
+// broke off and could not resume), the sink is rewound to where it began.
+type Sink interface {
+	io.Writer
+	Rewind() error
+}
+
+// FileSink writes into f from its current offset; Rewind truncates back
+// to that offset (so fragments can be appended to a file being built).
+type FileSink struct {
+	f     *os.File
+	start int64
+}
+
+// NewFileSink returns a sink writing into f at its current offset.
+func NewFileSink(f *os.File) (*FileSink, error) {
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, err
+	}
+	return &FileSink{f: f, start: off}, nil
+}
+
+func (s *FileSink) Write(p []byte) (int, error) { return s.f.Write(p) }
+
+// Rewind drops everything written since the sink was made.
+func (s *FileSink) Rewind() error {
+	if err := s.f.Truncate(s.start); err != nil {
+		return err
+	}
+	_, err := s.f.Seek(s.start, io.SeekStart)
+	return err
+}
+
+// bufferSink collects bytes in memory up to a limit.
+type bufferSink struct {
+	buf   bytes.Buffer
+	limit int
+}
+
+func (s *bufferSink) Write(p []byte) (int, error) {
+	if s.buf.Len()+len(p) > s.limit {
+		return 0, fmt.Errorf("%w (%d bytes)", ErrTooLarge, s.limit)
+	}
+	return s.buf.Write(p)
+}
+
+func (s *bufferSink) Rewind() error { s.buf.Reset(); return nil }
+
+// FetchBytes fetches a resource into memory, refusing more than limit
+// bytes (after decompression). For things that must be parsed whole:
+// configs, CA bundles, key files.
+func (f *Fetcher) FetchBytes(ctx context.Context, req Request, limit int) ([]byte, error) {
+	s := &bufferSink{limit: limit}
+	if err := f.Fetch(ctx, req, s); err != nil {
+		return nil, err
+	}
+	return s.buf.Bytes(), nil
+}
+
+// FileOptions say how FetchToFile creates its file.
+type FileOptions struct {
+	// Mode of the new file; default 0644.
+	Mode os.FileMode
+	// Prepare, if set, runs on the complete, verified temp file before it
+	// is renamed into place (to set ownership, say). An error aborts.
+	Prepare func(*os.File) error
+}
+
+// FetchToFile replaces dest with the resource: the bytes go to a temp file
+// in dest's directory, which is verified, fsynced and renamed over dest,
+// and the directory is fsynced. On any failure the temp file is removed
+// and dest is as it was.
+func (f *Fetcher) FetchToFile(ctx context.Context, req Request, dest string, opts FileOptions) error {
+	return writeAtomic(dest, opts, func(tmp *os.File) error {
+		s, err := NewFileSink(tmp)
+		if err != nil {
+			return err
+		}
+		return f.Fetch(ctx, req, s)
+	})
+}
+
+// writeAtomic creates a temp file beside dest, lets fill write it, then
+// fsyncs it, applies the mode and Prepare, and renames it over dest.
+func writeAtomic(dest string, opts FileOptions, fill func(*os.File) error) (err error) {
+	dir, base := filepath.Split(dest)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".ignition-*")
+	if err != nil {
+		return fmt.Errorf("creating temp file for %s: %w", dest, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	mode := opts.Mode
+	if mode == 0 {
+		mode = 0o644
+	}
+	// Chmod the open file: CreateTemp made it 0600, and setuid/setgid
+	// bits survive only when set after any chown, which Prepare may do.
+	if opts.Prepare != nil {
+		if err := opts.Prepare(tmp); err != nil {
+			return fmt.Errorf("preparing %s: %w", dest, err)
+		}
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("setting mode of %s: %w", dest, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", dest, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", dest, err)
+	}
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return fmt.Errorf("renaming into %s: %w", dest, err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
+	return nil
+}

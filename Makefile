@@ -41,7 +41,10 @@ $(STATICCHECK):
 ## bench: every Go benchmark, several runs each (the machines are noisy:
 ## compare medians, e.g. with benchstat).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./...
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./config/...
+	$(GO) test -run '^$$' -bench 'FetchAllVsSequential|PipelineVsCp' -benchtime 2x -count $(BENCHCOUNT) ./internal/resource
+	@# Peak RSS is per process: measure the 1 GiB fetch in a process of its own.
+	$(GO) test -run '^$$' -bench 'PeakRSS' -benchtime 1x -count 1 ./internal/resource
 
 clean:
 	rm -rf bin $(TOOLS)

@@ -59,6 +59,7 @@ func (f *Fetcher) FetchAll(ctx context.Context, jobs []Job) error {
 // copies the result for the others before the first is renamed into place.
 func (f *Fetcher) fetchGroup(ctx context.Context, jobs []Job, idx []int, errs []error) {
 	first := &jobs[idx[0]]
+	fetched := false
 	errs[idx[0]] = writeAtomic(first.Dest, first.FileOptions, func(tmp *os.File) error {
 		s, err := NewFileSink(tmp)
 		if err != nil {
@@ -67,18 +68,18 @@ func (f *Fetcher) fetchGroup(ctx context.Context, jobs []Job, idx []int, errs []
 		if err := f.Fetch(ctx, first.Request, s); err != nil {
 			return err
 		}
+		fetched = true
 		// The temp file now holds verified bytes: give them to the others.
 		for _, i := range idx[1:] {
 			errs[i] = copyJob(&jobs[i], tmp)
 		}
 		return nil
 	})
-	if errs[idx[0]] != nil {
+	if !fetched {
+		// The others were never copied. (Once fetched, each copy landed
+		// or failed on its own, whatever became of the first job's file.)
 		for _, i := range idx[1:] {
-			if errs[i] == nil {
-				// Never fetched (or copied from a file that did not land).
-				errs[i] = &Error{Path: jobs[i].Path, URL: Redact(jobs[i].URL), Err: fmt.Errorf("same resource as %s failed", first.Path)}
-			}
+			errs[i] = &Error{Path: jobs[i].Path, URL: Redact(jobs[i].URL), Err: fmt.Errorf("same resource as %s failed", first.Path)}
 		}
 	}
 }

@@ -115,14 +115,14 @@ func New(opts Options) (*Fetcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	s3 := &s3Scheme{opts: &f.opts}
+	s3 := &s3Scheme{opts: &f.opts, shared: h}
 	f.schemes = map[string]scheme{
 		"http":  h, // Azure blob URLs are plain https
 		"https": h,
 		"tftp":  &tftpScheme{opts: &f.opts},
 		"s3":    s3,
 		"arn":   s3, // S3 bucket and access point ARNs
-		"gs":    &gsScheme{opts: &f.opts},
+		"gs":    &gsScheme{opts: &f.opts, shared: h},
 		"data":  dataScheme{},
 	}
 	return f, nil
@@ -161,19 +161,34 @@ func (f *Fetcher) fetch(ctx context.Context, req *Request, sink Sink) error {
 	}
 
 	wait := f.opts.RetryMin
+	var last error // the last retryable failure
 	for {
 		err := f.attempt(ctx, s, req, u, sink, newHash, want)
-		if err == nil || !IsRetryable(err) {
+		if err == nil {
+			return nil
+		}
+		if !IsRetryable(err) {
+			if last != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+				// Time ran out during an attempt: say why we kept trying.
+				return giveUp(ctx, last)
+			}
 			return err
 		}
+		last = err
 		if rerr := sink.Rewind(); rerr != nil {
 			return fmt.Errorf("%w (and starting over failed: %v)", err, rerr)
 		}
 		if !sleep(ctx, wait) {
-			return fmt.Errorf("%w (gave up: %v)", errors.Unwrap(err), context.Cause(ctx))
+			return giveUp(ctx, err)
 		}
 		wait = min(2*wait, f.opts.RetryMax)
 	}
+}
+
+// giveUp is the final error of a fetch whose context ended while it was
+// retrying err: the last failure, and why there was no more trying.
+func giveUp(ctx context.Context, err error) error {
+	return fmt.Errorf("%w (gave up: %w)", errors.Unwrap(err), context.Cause(ctx))
 }
 
 // attempt runs the pipeline once: source → decompress → hash → sink.
@@ -272,16 +287,25 @@ type resumingReader struct {
 	f         *Fetcher
 	offset    int64
 	sourceErr error
+	pending   error // a source error that came with the last bytes read
 }
 
 func (r *resumingReader) Read(p []byte) (int, error) {
 	for {
-		n, err := r.body.Read(p)
-		r.offset += int64(n)
+		var n int
+		var err error
+		if r.pending != nil {
+			err, r.pending = r.pending, nil
+		} else {
+			n, err = r.body.Read(p)
+			r.offset += int64(n)
+		}
 		if err == nil || err == io.EOF || n > 0 {
 			if err != nil && err != io.EOF {
-				// Deliver the bytes now; the error comes back next Read.
-				err = nil
+				// Deliver the bytes now and the error next Read: the
+				// source need not report it again (net/http's bodies
+				// say io.EOF after a short one).
+				r.pending, err = err, nil
 			}
 			return n, err
 		}

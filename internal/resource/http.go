@@ -74,6 +74,11 @@ func newHTTPScheme(opts *Options) (*httpScheme, error) {
 				for _, name := range names {
 					r.Header.Del(name)
 				}
+				// A config may override User-Agent; the next host still
+				// gets ours rather than Go's.
+				if r.Header.Get("User-Agent") == "" {
+					r.Header.Set("User-Agent", opts.UserAgent)
+				}
 			}
 			return nil
 		},
@@ -132,6 +137,12 @@ func (h *httpScheme) get(ctx context.Context, req *Request, u *url.URL, offset i
 
 	resp, err := h.client.Do(hr)
 	if err != nil {
+		// The client's errors quote the URL, query (signatures, tokens)
+		// and all.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			uerr.URL = Redact(uerr.URL)
+		}
 		var verr *tls.CertificateVerificationError
 		if ctx.Err() != nil || errors.As(err, &verr) {
 			// Waiting will not make an untrusted certificate trusted.

@@ -138,10 +138,16 @@ func (h *httpScheme) get(ctx context.Context, req *Request, u *url.URL, offset i
 	resp, err := h.client.Do(hr)
 	if err != nil {
 		// The client's errors quote the URL, query (signatures, tokens)
-		// and all.
+		// and all. Our error names the URL already, so drop the quote,
+		// unless the failure was at a redirect target: then say where,
+		// redacted.
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
-			uerr.URL = Redact(uerr.URL)
+			if uerr.URL == u.String() {
+				err = uerr.Err
+			} else {
+				uerr.URL = Redact(uerr.URL)
+			}
 		}
 		var verr *tls.CertificateVerificationError
 		if ctx.Err() != nil || errors.As(err, &verr) {

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // Sink receives fetched bytes. When a fetch must start over (its source
@@ -72,6 +75,11 @@ func (f *Fetcher) FetchBytes(ctx context.Context, req Request, limit int) ([]byt
 
 // FileOptions say how FetchToFile creates its file.
 type FileOptions struct {
+	// Root, if set, confines the write: dest is a path inside Root, and
+	// every step of it (and of the temp file and the rename) is resolved
+	// inside Root, so a symlink in a target filesystem can never send the
+	// bytes elsewhere. Without it, dest is a host path.
+	Root *os.Root
 	// Mode of the new file; default 0644.
 	Mode os.FileMode
 	// Prepare, if set, runs on the complete, verified temp file before it
@@ -94,20 +102,27 @@ func (f *Fetcher) FetchToFile(ctx context.Context, req Request, dest string, opt
 }
 
 // writeAtomic creates a temp file beside dest, lets fill write it, then
-// fsyncs it, applies the mode and Prepare, and renames it over dest.
+// fsyncs it, applies Prepare and the mode, renames it over dest and
+// fsyncs the directory. All of it happens inside opts.Root (or inside
+// dest's directory when there is no root).
 func writeAtomic(dest string, opts FileOptions, fill func(*os.File) error) (err error) {
-	dir, base := filepath.Split(dest)
-	if dir == "" {
-		dir = "."
+	root, name := opts.Root, dest
+	if root == nil {
+		if root, err = os.OpenRoot(filepath.Dir(dest)); err != nil {
+			return fmt.Errorf("opening directory of %s: %w", dest, err)
+		}
+		defer root.Close()
+		name = filepath.Base(dest)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".ignition-*")
+	dir, base := filepath.Split(name)
+	tmp, tmpName, err := createTemp(root, dir, "."+base+".ignition-")
 	if err != nil {
 		return fmt.Errorf("creating temp file for %s: %w", dest, err)
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			root.Remove(tmpName)
 		}
 	}()
 	if err := fill(tmp); err != nil {
@@ -117,8 +132,8 @@ func writeAtomic(dest string, opts FileOptions, fill func(*os.File) error) (err 
 	if mode == 0 {
 		mode = 0o644
 	}
-	// Chmod the open file: CreateTemp made it 0600, and setuid/setgid
-	// bits survive only when set after any chown, which Prepare may do.
+	// Prepare (which may chown) runs before the chmod: a chown clears
+	// setuid and setgid bits, so they must be set after it.
 	if opts.Prepare != nil {
 		if err := opts.Prepare(tmp); err != nil {
 			return fmt.Errorf("preparing %s: %w", dest, err)
@@ -133,15 +148,32 @@ func writeAtomic(dest string, opts FileOptions, fill func(*os.File) error) (err 
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", dest, err)
 	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
+	if err := root.Rename(tmpName, name); err != nil {
 		return fmt.Errorf("renaming into %s: %w", dest, err)
 	}
-	return syncDir(dir)
+	return syncDir(root, dir)
 }
 
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// createTemp creates a new file named prefix+random in dir inside root,
+// like os.CreateTemp (which has no os.Root form).
+func createTemp(root *os.Root, dir, prefix string) (*os.File, string, error) {
+	for range 100 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", errors.New("no free temp file name")
+}
+
+// syncDir makes a rename in dir (inside root) durable.
+func syncDir(root *os.Root, dir string) error {
+	if dir == "" {
+		dir = "."
+	}
+	d, err := root.Open(dir)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,582 @@
+// Package exec runs Ignition's stages. This file acquires the config: what
+// the fetch-offline and fetch stages do before they write the config cache
+// that every later stage reads.
+//
+// # Where the user config comes from
+//
+// The first source that has a config wins:
+//
+//  1. ignition.config.url=URL on the kernel command line (the last one, if
+//     it is given more than once), fetched like any config: with retries,
+//     the Ignition Accept header, every URL scheme configs may use.
+//  2. user.ign in the runtime, then the local, then the system config dir
+//     (/run/ignition, /etc/ignition, /usr/lib/ignition): the first dir that
+//     has one wins. This is the priority Ignition's distributor notes give
+//     the three dirs: volatile configuration generated at boot beats the
+//     administrator's, which beats the vendor's defaults.
+//  3. The platform's provider (-platform), see internal/platform. A provider
+//     that answers platform.ErrNoConfig means the user gave no config: the
+//     machine is provisioned from the base configs alone. A provider that
+//     answers with nothing at all is an error naming every place checked.
+//
+// # Base configs
+//
+// Base configs are *.ign files in base.d/ and base.platform.d/<platform>/
+// of the three config dirs. As with systemd drop-in dirs, files are
+// collected by name across the dirs: when a name appears in several, the
+// file in the dir of highest priority (runtime, then local, then system)
+// is used and the others are ignored, and a symlink to /dev/null hides a
+// name altogether (masks it). The files are merged in order of their
+// names, all of base.d first and then all of base.platform.d/<platform>, so
+// that platform fragments override generic ones.
+//
+// # Merging
+//
+// Ignition's operator notes ("Config merging") say that configs are merged
+// depth first: a config's children are merged into it before it is merged
+// into its own parent, and a child's values take precedence over its
+// parent's. The base configs are the parent of the user config, so:
+//
+//   - each config's ignition.config.replace/merge children are rendered
+//     into it first (configs.Assembler), with that config's own timeouts,
+//     proxy and CAs, then
+//   - the rendered user config is merged over the merged base configs
+//     (merge.Merge(base, user)), whose values it overrides.
+//
+// Rendering before merging also means a user config that replaces itself
+// (ignition.config.replace) replaces only itself, not the base configs.
+// Base configs' children are rendered the same way as the user config's,
+// rather than being silently left unfetched.
+//
+// The assembled config is validated as a whole (merging valid configs can
+// still yield an invalid one, e.g. a file below a link) and stamped with the
+// spec version it is valid under, so the cache always parses.
+//
+// # Offline
+//
+// fetch-offline acquires with only data: URLs allowed. When anything needs
+// the network (the kernel command line URL, a child config, a CA bundle, a
+// provider's metadata service) it writes the neednet flag file and returns
+// ErrNeedNet, and the fetch stage runs again with the network up. A stage
+// that finds the cache already written uses it instead of fetching again.
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ignition-go/ignition/config"
+	"github.com/ignition-go/ignition/config/merge"
+	"github.com/ignition-go/ignition/config/types"
+	"github.com/ignition-go/ignition/internal/distro"
+	"github.com/ignition-go/ignition/internal/log"
+	"github.com/ignition-go/ignition/internal/platform"
+	"github.com/ignition-go/ignition/internal/resource"
+	"github.com/ignition-go/ignition/internal/resource/configs"
+)
+
+// Environment variables that override the host paths (for tests and for
+// running outside the initramfs).
+const (
+	KernelCmdlineEnv    = "IGNITION_KERNEL_CMDLINE_PATH"
+	SystemConfigDirEnv  = "IGNITION_SYSTEM_CONFIG_DIR"
+	LocalConfigDirEnv   = "IGNITION_SYSTEM_LOCAL_CONFIG_DIR"
+	RuntimeConfigDirEnv = "IGNITION_SYSTEM_RUNTIME_CONFIG_DIR"
+)
+
+// Default locations of the files the fetch stages write. The initramfs
+// units test for these exact paths, so they are not derived from the
+// config dirs.
+const (
+	DefaultCachePath   = "/run/ignition.json"
+	DefaultNeedNetPath = "/run/ignition/neednet"
+)
+
+// cmdlineKey is the kernel argument naming the user config's URL.
+const cmdlineKey = "ignition.config.url"
+
+var (
+	// ErrNeedNet is returned by Run in offline mode when the config needs
+	// the network; the neednet flag file has been written and the stage
+	// should exit successfully so that the fetch stage runs.
+	ErrNeedNet = errors.New("the config needs the network")
+	// ErrConfigNotFound is returned when no source yielded a user config
+	// and the platform did not say there was none.
+	ErrConfigNotFound = errors.New("no config found")
+)
+
+// Paths are the host locations acquisition reads and writes. An empty
+// field takes its environment override (for the kernel command line and
+// the config dirs) or else its default from internal/distro or above.
+type Paths struct {
+	KernelCmdline    string // distro.KernelCmdline(), $IGNITION_KERNEL_CMDLINE_PATH
+	SystemConfigDir  string // distro.SystemConfigDir(), $IGNITION_SYSTEM_CONFIG_DIR
+	LocalConfigDir   string // distro.LocalConfigDir(), $IGNITION_SYSTEM_LOCAL_CONFIG_DIR
+	RuntimeConfigDir string // distro.RuntimeConfigDir(), $IGNITION_SYSTEM_RUNTIME_CONFIG_DIR
+	Cache            string // DefaultCachePath
+	NeedNet          string // DefaultNeedNetPath
+}
+
+// Acquirer acquires the config for the fetch stages.
+type Acquirer struct {
+	// Platform is the platform id (-platform), e.g. "file".
+	Platform string
+	// Env looks up environment variables; nil means os.LookupEnv.
+	Env func(key string) (string, bool)
+	// Log receives the progress; nil discards it.
+	Log *log.Logger
+	// Options are the fetch options that do not come from configs (retry
+	// codes, back-off, test endpoints). Offline is set by Acquire; each
+	// config's timeouts, proxy and CAs apply to the children it names.
+	Options resource.Options
+	// Paths are the host locations; zero fields take their defaults.
+	Paths Paths
+}
+
+// Run is the config acquisition of a fetch stage (fetch-offline when
+// offline is set, fetch otherwise). If the cache exists, an earlier stage
+// assembled the config already: it is read and returned, and nothing is
+// fetched. Otherwise the config is acquired and written to the cache. In
+// offline mode a config that needs the network leaves no cache: the
+// neednet flag file is written instead and the error wraps ErrNeedNet.
+func (a *Acquirer) Run(ctx context.Context, offline bool) (types.Config, error) {
+	l := a.logger()
+	p := a.paths()
+	cfg, err := ReadCache(p.Cache)
+	switch {
+	case err == nil:
+		l.Info("using the config cached in %s by an earlier stage; not fetching again", p.Cache)
+		return cfg, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return types.Config{}, err
+	}
+
+	cfg, err = a.Acquire(ctx, offline)
+	if offline && errors.Is(err, resource.ErrNeedsNetwork) {
+		if ferr := writeFlag(p.NeedNet); ferr != nil {
+			return types.Config{}, fmt.Errorf("%v; and signalling it failed: %w", err, ferr)
+		}
+		l.Info("the config needs the network; wrote %s so the fetch stage runs with it", p.NeedNet)
+		return types.Config{}, fmt.Errorf("%w: %w", ErrNeedNet, err)
+	}
+	if err != nil {
+		return types.Config{}, err
+	}
+	err = l.LogOp(func() error { return WriteCache(p.Cache, cfg) }, "writing the config cache %s", p.Cache)
+	if err != nil {
+		return types.Config{}, err
+	}
+	return cfg, nil
+}
+
+// Acquire assembles the config from the base configs and the user config
+// with all their children (see the package documentation). In offline
+// mode only data: URLs are fetched, and the error wraps
+// resource.ErrNeedsNetwork if anything else was needed. Acquire writes
+// nothing.
+func (a *Acquirer) Acquire(ctx context.Context, offline bool) (types.Config, error) {
+	l := a.logger()
+	p := a.paths()
+	plat, err := platform.Get(a.Platform)
+	if err != nil {
+		return types.Config{}, err
+	}
+	opts := a.Options
+	opts.Offline = offline
+	f, err := resource.New(opts)
+	if err != nil {
+		return types.Config{}, err
+	}
+	s := &session{
+		a:       a,
+		l:       l,
+		p:       p,
+		offline: offline,
+		fetcher: f,
+		asm: &configs.Assembler{
+			Options: opts,
+			Warn:    func(msg string) { l.Warning("%s", msg) },
+		},
+	}
+
+	base, err := s.baseConfig(ctx, plat.Name)
+	if err != nil {
+		return types.Config{}, err
+	}
+	user, found, err := s.userConfig(ctx, plat)
+	if err != nil {
+		return types.Config{}, err
+	}
+	final := base
+	if found {
+		rendered, err := s.render(ctx, user)
+		if err != nil {
+			return types.Config{}, err
+		}
+		final = merge.Merge(base, rendered)
+	}
+	return stampVersion(final)
+}
+
+// session is one acquisition.
+type session struct {
+	a       *Acquirer
+	l       *log.Logger
+	p       Paths
+	offline bool
+	fetcher *resource.Fetcher // for the top-level sources
+	asm     *configs.Assembler
+}
+
+// source is one parsed config and where it came from.
+type source struct {
+	name   string // for messages: a file path or a redacted URL
+	origin string // the URL it was fetched from, "" for a file
+	cfg    types.Config
+}
+
+// userConfig returns the user config from the first source that has one;
+// found is false when the platform says there is none.
+func (s *session) userConfig(ctx context.Context, plat platform.Platform) (src source, found bool, err error) {
+	var checked []string
+
+	checked = append(checked, "the kernel command line ("+s.p.KernelCmdline+")")
+	url, err := s.cmdlineURL()
+	if err != nil {
+		return source{}, false, err
+	}
+	if url != "" {
+		name := cmdlineKey + " " + resource.Redact(url)
+		raw, err := s.fetchURL(ctx, url, name)
+		if err != nil {
+			return source{}, false, err
+		}
+		cfg, err := s.parse(name, raw)
+		return source{name: name, origin: url, cfg: cfg}, err == nil, err
+	}
+
+	for _, dir := range []string{s.p.RuntimeConfigDir, s.p.LocalConfigDir, s.p.SystemConfigDir} {
+		path := filepath.Join(dir, "user.ign")
+		checked = append(checked, path)
+		raw, err := readConfigFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			s.l.Info("no user config at %s", path)
+			continue
+		}
+		if err != nil {
+			return source{}, false, err
+		}
+		s.l.Info("using the user config %s", path)
+		cfg, err := s.parse(path, raw)
+		return source{name: path, cfg: cfg}, err == nil, err
+	}
+
+	checked = append(checked, fmt.Sprintf("platform %q", plat.Name))
+	var raw []byte
+	var none error
+	host := platform.Host{Fetcher: s.fetcher, Log: s.l, Getenv: s.a.getenv}
+	err = s.op(func() error {
+		b, err := plat.Fetch(ctx, host)
+		if errors.Is(err, platform.ErrNoConfig) {
+			none = err
+			return nil
+		}
+		raw = b
+		return err
+	}, "fetching the config from platform %q", plat.Name)
+	if err != nil {
+		return source{}, false, fmt.Errorf("platform %q: %w", plat.Name, err)
+	}
+	if none != nil {
+		s.l.Info("platform %q: %v; using the base configs only", plat.Name, none)
+		return source{}, false, nil
+	}
+	if len(raw) == 0 {
+		return source{}, false, fmt.Errorf("%w: checked %s (it returned nothing)", ErrConfigNotFound, strings.Join(checked, ", "))
+	}
+	name := fmt.Sprintf("the config from platform %q", plat.Name)
+	cfg, err := s.parse(name, raw)
+	return source{name: name, cfg: cfg}, err == nil, err
+}
+
+// cmdlineURL returns the config URL named on the kernel command line, or "".
+func (s *session) cmdlineURL() (string, error) {
+	raw, err := os.ReadFile(s.p.KernelCmdline)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.l.Info("no kernel command line at %s", s.p.KernelCmdline)
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the kernel command line: %w", err)
+	}
+	url := parseCmdline(string(raw))
+	if url == "" {
+		s.l.Info("no %s on the kernel command line", cmdlineKey)
+	} else {
+		s.l.Info("%s=%s is on the kernel command line", cmdlineKey, resource.Redact(url))
+	}
+	return url, nil
+}
+
+// parseCmdline returns the value of the last ignition.config.url=
+// argument of a kernel command line, or "" (an empty value also unsets an
+// earlier one). Arguments are split at white space; as the kernel allows,
+// the argument or its value may be wrapped in double quotes, which are
+// dropped (a URL has no spaces to protect, they are percent-encoded).
+func parseCmdline(cmdline string) string {
+	url := ""
+	for _, arg := range strings.Fields(cmdline) {
+		arg = unquote(arg)
+		if v, ok := strings.CutPrefix(arg, cmdlineKey+"="); ok {
+			url = unquote(v)
+		}
+	}
+	return url
+}
+
+// unquote drops a leading double quote and the trailing one matching it.
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// fetchURL fetches a config by URL.
+func (s *session) fetchURL(ctx context.Context, url, name string) ([]byte, error) {
+	var raw []byte
+	err := s.op(func() error {
+		var err error
+		raw, err = s.fetcher.FetchBytes(ctx, resource.Request{URL: url, Accept: configs.Accept}, config.MaxSize)
+		return err
+	}, "fetching the config from %s", resource.Redact(url))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return raw, nil
+}
+
+// parse parses a config, logging the report's warnings; the error names
+// the config and carries every error of the report with its line:column.
+func (s *session) parse(name string, raw []byte) (types.Config, error) {
+	var cfg types.Config
+	err := s.l.LogOp(func() error {
+		c, rpt, err := config.Parse(raw)
+		for _, e := range rpt.Entries {
+			if !e.Kind.IsFatal() {
+				s.l.Warning("%s: %s", name, e)
+			}
+		}
+		if err != nil {
+			var lines []string
+			for _, e := range rpt.Entries {
+				if e.Kind.IsFatal() {
+					lines = append(lines, e.String())
+				}
+			}
+			if len(lines) > 0 {
+				return fmt.Errorf("%w:\n%s", err, strings.Join(lines, "\n"))
+			}
+			return err
+		}
+		cfg = c
+		return nil
+	}, "parsing the config from %s", name)
+	if err != nil {
+		return types.Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// render applies a config's replace/merge children to it.
+func (s *session) render(ctx context.Context, src source) (types.Config, error) {
+	c := src.cfg.Ignition.Config
+	if (c.Replace.Source == nil || *c.Replace.Source == "") && len(c.Merge) == 0 {
+		return src.cfg, nil
+	}
+	var out types.Config
+	err := s.op(func() error {
+		var err error
+		out, err = s.asm.Render(ctx, src.cfg, src.origin)
+		return err
+	}, "fetching and merging the configs named by %s", src.name)
+	if err != nil {
+		return types.Config{}, fmt.Errorf("%s: %w", src.name, err)
+	}
+	return out, nil
+}
+
+// op runs fn as a logged operation. In offline mode, needing the network
+// is the expected way out rather than a failure: it is logged as such
+// (not as a CRITICAL "[failed]") and still returned.
+func (s *session) op(fn func() error, format string, args ...any) error {
+	if !s.offline {
+		return s.l.LogOp(fn, format, args...)
+	}
+	var needNet error
+	err := s.l.LogOp(func() error {
+		err := fn()
+		if errors.Is(err, resource.ErrNeedsNetwork) {
+			s.l.Info("needs the network, which is not up yet: %v", err)
+			needNet = err
+			return nil
+		}
+		return err
+	}, format, args...)
+	if needNet != nil {
+		return needNet
+	}
+	return err
+}
+
+// baseConfig merges the base configs, each with its children rendered.
+func (s *session) baseConfig(ctx context.Context, platformName string) (types.Config, error) {
+	dirs := []string{s.p.SystemConfigDir, s.p.LocalConfigDir, s.p.RuntimeConfigDir}
+	var paths []string
+	for _, sub := range []string{"base.d", filepath.Join("base.platform.d", platformName)} {
+		found, err := s.fragments(dirs, sub)
+		if err != nil {
+			return types.Config{}, err
+		}
+		paths = append(paths, found...)
+	}
+	if len(paths) == 0 {
+		s.l.Info("no base configs")
+		return types.Config{}, nil
+	}
+	var acc types.Config
+	for _, path := range paths {
+		raw, err := readConfigFile(path)
+		if err != nil {
+			return types.Config{}, fmt.Errorf("base config: %w", err)
+		}
+		name := "base config " + path
+		cfg, err := s.parse(name, raw)
+		if err != nil {
+			return types.Config{}, err
+		}
+		cfg, err = s.render(ctx, source{name: name, cfg: cfg})
+		if err != nil {
+			return types.Config{}, err
+		}
+		acc = merge.Merge(acc, cfg)
+	}
+	return acc, nil
+}
+
+// fragments returns the *.ign files of sub in dirs (lowest priority first),
+// one per file name, sorted by name; see the package documentation.
+func (s *session) fragments(dirs []string, sub string) ([]string, error) {
+	chosen := map[string]string{}
+	for _, dir := range dirs {
+		d := filepath.Join(dir, sub)
+		entries, err := os.ReadDir(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading base configs: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || filepath.Ext(e.Name()) != ".ign" {
+				continue
+			}
+			path := filepath.Join(d, e.Name())
+			if prev, ok := chosen[e.Name()]; ok {
+				s.l.Info("base config %s overrides %s", path, prev)
+			}
+			chosen[e.Name()] = path
+		}
+	}
+	names := make([]string, 0, len(chosen))
+	for name := range chosen {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, name := range names {
+		path := chosen[name]
+		if target, err := os.Readlink(path); err == nil && target == os.DevNull {
+			s.l.Info("base config %s is masked (a link to %s)", path, os.DevNull)
+			continue
+		}
+		out = append(out, path)
+	}
+	return out, nil
+}
+
+// readConfigFile reads a config file, up to one byte more than a config may
+// have, so that config.Parse reports a larger one.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, config.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return raw, nil
+}
+
+// writeFlag creates an empty flag file and its parent dirs.
+func writeFlag(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, nil, 0o644)
+}
+
+func (a *Acquirer) getenv(key string) (string, bool) {
+	if a.Env != nil {
+		return a.Env(key)
+	}
+	return os.LookupEnv(key)
+}
+
+func (a *Acquirer) logger() *log.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return log.NewWithSink(discard{})
+}
+
+// paths fills in the defaults of a.Paths.
+func (a *Acquirer) paths() Paths {
+	p := a.Paths
+	pick := func(field *string, env, def string) {
+		if *field != "" {
+			return
+		}
+		if v, ok := a.getenv(env); ok && v != "" {
+			*field = v
+			return
+		}
+		*field = def
+	}
+	pick(&p.KernelCmdline, KernelCmdlineEnv, distro.KernelCmdline())
+	pick(&p.SystemConfigDir, SystemConfigDirEnv, distro.SystemConfigDir())
+	pick(&p.LocalConfigDir, LocalConfigDirEnv, distro.LocalConfigDir())
+	pick(&p.RuntimeConfigDir, RuntimeConfigDirEnv, distro.RuntimeConfigDir())
+	if p.Cache == "" {
+		p.Cache = DefaultCachePath
+	}
+	if p.NeedNet == "" {
+		p.NeedNet = DefaultNeedNetPath
+	}
+	return p
+}
+
+// discard is a log sink that drops everything.
+type discard struct{}
+
+func (discard) Log(log.Priority, string) error { return nil }
+func (discard) Flush() error                   { return nil }

@@ -12,6 +12,18 @@ var (
 	localConfigDir   = "/etc/ignition"
 	runtimeConfigDir = "/run/ignition"
 	kernelCmdline    = "/proc/cmdline"
+	bootIDFile       = "/proc/sys/kernel/random/boot_id"
+
+	// Shadow-utils, run with --root on the target.
+	useraddCmd  = "useradd"
+	usermodCmd  = "usermod"
+	userdelCmd  = "userdel"
+	groupaddCmd = "groupadd"
+	groupmodCmd = "groupmod"
+	groupdelCmd = "groupdel"
+
+	// resultFile is the provisioning report, a path in the target root.
+	resultFile = "/etc/.ignition-result.json"
 )
 
 // SystemConfigDir holds base.d/, base.platform.d/ and user.ign shipped with
@@ -28,3 +40,29 @@ func RuntimeConfigDir() string { return runtimeConfigDir }
 
 // KernelCmdline is where the kernel command line is read from.
 func KernelCmdline() string { return kernelCmdline }
+
+// BootIDFile is where the current boot's ID is read from (for the
+// provisioning report).
+func BootIDFile() string { return bootIDFile }
+
+// UseraddCmd is the command that creates users.
+func UseraddCmd() string { return useraddCmd }
+
+// UsermodCmd is the command that modifies users.
+func UsermodCmd() string { return usermodCmd }
+
+// UserdelCmd is the command that deletes users.
+func UserdelCmd() string { return userdelCmd }
+
+// GroupaddCmd is the command that creates groups.
+func GroupaddCmd() string { return groupaddCmd }
+
+// GroupmodCmd is the command that modifies groups.
+func GroupmodCmd() string { return groupmodCmd }
+
+// GroupdelCmd is the command that deletes groups.
+func GroupdelCmd() string { return groupdelCmd }
+
+// ResultFile is where the files stage writes its provisioning report,
+// as a path inside the target root.
+func ResultFile() string { return resultFile }

@@ -151,7 +151,7 @@ func writeAtomic(dest string, opts FileOptions, fill func(*os.File) error) (err 
 	if err := root.Rename(tmpName, name); err != nil {
 		return fmt.Errorf("renaming into %s: %w", dest, err)
 	}
-	return syncDir(root, dir)
+	return SyncDir(root, dir)
 }
 
 // createTemp creates a new file named prefix+random in dir inside root,
@@ -168,8 +168,8 @@ func createTemp(root *os.Root, dir, prefix string) (*os.File, string, error) {
 	return nil, "", errors.New("no free temp file name")
 }
 
-// syncDir makes a rename in dir (inside root) durable.
-func syncDir(root *os.Root, dir string) error {
+// SyncDir makes a rename in dir (inside root, "" for its top) durable.
+func SyncDir(root *os.Root, dir string) error {
 	if dir == "" {
 		dir = "."
 	}

@@ -386,9 +386,23 @@ func (s *stage) symlink(l *types.Link) error {
 }
 
 // placeSymlink makes n a symlink to target owned by uid:gid, replacing
-// existing (whatever is at n, nil for nothing): the link is made under a
-// temp name and renamed over n.
-func (s *stage) placeSymlink(n node, target string, existing fs.FileInfo, uid, gid int) (err error) {
+// existing (whatever is at n, nil for nothing).
+func (s *stage) placeSymlink(n node, target string, existing fs.FileInfo, uid, gid int) error {
+	return s.replaceWith(n, existing, func(tmp string) error {
+		if err := s.root.Symlink(target, tmp); err != nil {
+			return err
+		}
+		if err := s.own.Path(s.root, tmp, uid, gid); err != nil {
+			return fmt.Errorf("setting owner: %w", err)
+		}
+		return nil
+	})
+}
+
+// replaceWith makes a new node beside n under a temp name with create,
+// then renames it over n, so n is never missing or half made. A directory
+// in the way (existing) is removed first: a rename cannot replace one.
+func (s *stage) replaceWith(n node, existing fs.FileInfo, create func(tmp string) error) (err error) {
 	if err := s.mkdirs(n.Dir); err != nil {
 		return err
 	}
@@ -401,21 +415,18 @@ func (s *stage) placeSymlink(n node, target string, existing fs.FileInfo, uid, g
 	if err != nil {
 		return err
 	}
-	if err := s.root.Symlink(target, tmp); err != nil {
-		return err
-	}
 	defer func() {
 		if err != nil {
-			s.root.Remove(tmp)
+			s.root.Remove(tmp) // whatever create got as far as making
 		}
 	}()
-	if err := s.own.Path(s.root, tmp, uid, gid); err != nil {
-		return fmt.Errorf("setting owner: %w", err)
+	if err := create(tmp); err != nil {
+		return err
 	}
 	if err := s.root.Rename(tmp, n.Rel()); err != nil {
 		return err
 	}
-	return syncDir(s.root, n.Dir)
+	return resource.SyncDir(s.root, n.Dir)
 }
 
 // hardLink links l.Path to its target, resolved inside the root. A
@@ -453,28 +464,7 @@ func (s *stage) hardLink(l *types.Link) (err error) {
 			return inTheWay(fi)
 		}
 	}
-	if err := s.mkdirs(n.Dir); err != nil {
-		return err
-	}
-	if fi != nil && fi.IsDir() {
-		if err := s.root.RemoveAll(n.Rel()); err != nil {
-			return fmt.Errorf("removing what is in the way: %w", err)
-		}
-	}
-	tmp, err := tempName(s.root, n.Dir, n.Base)
-	if err != nil {
-		return err
-	}
-	if err := s.root.Link(tn.Rel(), tmp); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			s.root.Remove(tmp)
-		}
-	}()
-	if err := s.root.Rename(tmp, n.Rel()); err != nil {
-		return err
-	}
-	return syncDir(s.root, n.Dir)
+	return s.replaceWith(n, fi, func(tmp string) error {
+		return s.root.Link(tn.Rel(), tmp)
+	})
 }

@@ -10,6 +10,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/ignition-go/ignition/internal/resource"
 )
 
 // maxSymlinks bounds the symlinks followed resolving one path, as the
@@ -263,20 +265,7 @@ func (s *stage) commit(f *os.File, tmp string, n node, m meta) (err error) {
 	if err := s.root.Rename(tmp, n.Rel()); err != nil {
 		return err
 	}
-	return syncDir(s.root, n.Dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(root *os.Root, dir string) error {
-	d, err := root.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("syncing directory /%s: %w", dir, err)
-	}
-	return nil
+	return resource.SyncDir(s.root, n.Dir)
 }
 
 // copyFile appends the contents of name (in the root) to w.

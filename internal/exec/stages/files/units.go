@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ignition-go/ignition/config/types"
+	"github.com/ignition-go/ignition/internal/resource"
 )
 
 const (
@@ -148,7 +149,7 @@ func (s *stage) unmask(p string) error {
 	if err := s.root.Remove(n.Rel()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return syncDir(s.root, n.Dir)
+	return resource.SyncDir(s.root, n.Dir)
 }
 
 // presets are the lines of the preset file in unit order. Enabled

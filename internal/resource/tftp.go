@@ -12,41 +12,40 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pin/tftp"
+	"github.com/ignition-go/ignition/internal/resource/tftp"
 )
 
 // tftpScheme fetches tftp://host[:port]/file URLs (RFC 1350, octet mode)
-// with github.com/pin/tftp's client.
+// with the client of package tftp, which asks for a larger block size and
+// the transfer size (RFC 2347-2349) and falls back to plain RFC 1350 with
+// servers that do not take options.
 //
-// The transfer is streamed: the client writes each block into a pipe as it
-// arrives, and the body reads from the other end. TFTP has no way to start
-// a transfer at an offset, so a body never resumes; a transfer that breaks
-// off fails the attempt with a retryable error and the fetcher starts over.
-//
-// The client of pin/tftp v2.1.0 has no public way to ask for options
-// (blksize, tsize): it always uses 512-byte blocks and only learns the
-// transfer size if the server volunteers it. When it does, a transfer that
-// ends at any other length is an error.
+// The transfer is streamed: each block is handed to the reader as it
+// arrives. TFTP has no way to start a transfer at an offset, so a body
+// never resumes; a transfer that breaks off fails the attempt with a
+// retryable error and the fetcher starts over. When the server announces
+// the transfer size, a transfer that ends at any other length is such an
+// error too.
 type tftpScheme struct {
 	opts *Options
 	// timeout is how long each packet may go unanswered and retries how
-	// often it is then sent again; zero means tftpTimeout and tftpRetries.
-	// An attempt with no answer at all fails (retryably) after about
-	// timeout × (retries+1).
+	// often it is then sent again; zero means tftp.DefaultTimeout and
+	// tftp.DefaultRetries. An attempt with no answer at all fails
+	// (retryably) after about timeout × (retries+1).
 	timeout time.Duration
 	retries int
+	// blockSize is the block size to ask for; zero means
+	// tftp.DefaultBlockSize (a packet that fits a 1500-byte MTU).
+	blockSize int
 }
 
 const (
 	tftpDefaultPort = "69"
-	tftpTimeout     = 2 * time.Second
-	tftpRetries     = 4
-	// tftpMaxFilename is the longest file name pin/tftp's client can put in
-	// its 516-byte request packet; a longer one would be cut short silently.
-	tftpMaxFilename = 504
+	// tftpMaxFilename is the longest file name a request can carry.
+	tftpMaxFilename = tftp.MaxFilename
 )
 
-func (t *tftpScheme) open(ctx context.Context, req *Request, u *url.URL) (body, error) {
+func (t *tftpScheme) open(ctx context.Context, _ *Request, u *url.URL) (body, error) {
 	host, port, file, err := tftpTarget(u)
 	if err != nil {
 		return body{}, err
@@ -55,57 +54,32 @@ func (t *tftpScheme) open(ctx context.Context, req *Request, u *url.URL) (body, 
 	if err != nil {
 		return body{}, err
 	}
-	server := net.JoinHostPort(ip.String(), port)
-	client, err := tftp.NewClient(server) // a literal address: no lookup
+	portNum, _ := strconv.ParseUint(port, 10, 16) // checked by tftpTarget
+	addr := netip.AddrPortFrom(ip, uint16(portNum))
+	server := addr.String()
+	tr, err := tftp.Get(ctx, addr, file, tftp.Config{BlockSize: t.blockSize, Timeout: t.timeout, Retries: t.retries})
 	if err != nil {
-		return body{}, fmt.Errorf("tftp: %w", err)
+		return body{}, tftpClassify(err, server, file)
 	}
-	timeout, retries := t.timeout, t.retries
-	if timeout <= 0 {
-		timeout = tftpTimeout
-	}
-	if retries <= 0 {
-		retries = tftpRetries
-	}
-	client.SetTimeout(timeout)
-	client.SetRetries(retries)
-	// The library sleeps a random time of up to a second before each
-	// retransmission by default, on top of the timeout; the timeout is
-	// spacing enough.
-	client.SetBackoff(func(int) time.Duration { return 0 })
-
-	// Receive sends the request and waits for the first packet; it cannot
-	// be interrupted, so it runs on its own and a cancelled fetch returns
-	// at once, leaving it to end (within timeout × (retries+1)) and be
-	// aborted.
-	type received struct {
-		wt  io.WriterTo
-		err error
-	}
-	ch := make(chan received, 1)
-	go func() {
-		wt, err := client.Receive(file, "octet")
-		ch <- received{wt, err}
-	}()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return body{}, tftpClassify(r.err, server, file)
-		}
-		if err := ctx.Err(); err != nil {
-			go tftpAbort(r.wt)
-			return body{}, err
-		}
-		return tftpStream(ctx, r.wt, server, file), nil
-	case <-ctx.Done():
-		go func() {
-			if r := <-ch; r.err == nil {
-				tftpAbort(r.wt)
-			}
-		}()
-		return body{}, ctx.Err()
-	}
+	return body{ReadCloser: &tftpBody{tr: tr, server: server, file: file}}, nil
 }
+
+// tftpBody reads a transfer, classifying its errors. Closing it before the
+// end aborts the transfer (the server is told with an error packet).
+type tftpBody struct {
+	tr           *tftp.Transfer
+	server, file string
+}
+
+func (b *tftpBody) Read(p []byte) (int, error) {
+	n, err := b.tr.Read(p)
+	if err != nil && err != io.EOF {
+		err = tftpClassify(err, b.server, b.file)
+	}
+	return n, err
+}
+
+func (b *tftpBody) Close() error { return b.tr.Close() }
 
 // tftpTarget splits a tftp URL into host, port and the file name to ask
 // for. As in RFC 3617, the file name is the path after the slash that ends
@@ -166,100 +140,38 @@ func tftpResolve(ctx context.Context, host string) (netip.Addr, error) {
 	return ips[0].Unmap(), nil
 }
 
-// tftpStream returns a body that reads the transfer as it arrives. Closing
-// the body or ending ctx makes the client's next write fail, which aborts
-// the transfer (the client tells the server with an error packet).
-func tftpStream(ctx context.Context, wt io.WriterTo, server, file string) body {
-	size, sized := int64(0), false
-	if it, ok := wt.(tftp.IncomingTransfer); ok {
-		size, sized = it.Size() // only if the server sent a tsize option
-	}
-	pr, pw := io.Pipe()
-	stop := context.AfterFunc(ctx, func() { pw.CloseWithError(ctx.Err()) })
-	go func() {
-		defer stop()
-		n, err := wt.WriteTo(pw)
-		switch {
-		case err != nil:
-			// If the pipe was closed (by the reader or ctx) that error
-			// stands; CloseWithError keeps the first one.
-			err = tftpClassify(err, server, file)
-		case sized && n != size:
-			err = Retryable(fmt.Errorf("tftp server %s: transfer of %q ended after %d bytes, but the server announced %d", server, file, n, size))
-		}
-		pw.CloseWithError(err) // nil: EOF
-	}()
-	return body{ReadCloser: pr}
-}
-
-// tftpAbort ends a transfer nobody will read: a write that fails makes the
-// client send an error packet to the server and close its socket.
-func tftpAbort(wt io.WriterTo) {
-	_, _ = wt.WriteTo(tftpFailWriter{}) // the failure is the point
-}
-
-type tftpFailWriter struct{}
-
-func (tftpFailWriter) Write([]byte) (int, error) { return 0, errors.New("transfer cancelled") }
-
-// TFTP error codes (RFC 1350, RFC 2347).
-const (
-	tftpErrUndefined      = 0
-	tftpErrNotFound       = 1
-	tftpErrAccess         = 2
-	tftpErrDiskFull       = 3
-	tftpErrIllegal        = 4
-	tftpErrUnknownTID     = 5
-	tftpErrOptionsRefused = 8
-)
-
 // tftpClassify turns an error from the client into one that names the
 // server and file and says whether another attempt may help. An error
 // packet for a missing file, a denied access or a refused request is final;
-// silence, network errors and garbled packets are retryable, and so are
-// the codes that describe a passing state of the server (undefined, which
-// servers use for "busy", disk full, unknown transfer ID).
+// silence, network errors, size mismatches and protocol violations are
+// retryable, and so are the codes that describe a passing state of the
+// server (undefined, which servers use for "busy", disk full, unknown
+// transfer ID). The context's own errors pass through unchanged.
 func tftpClassify(err error, server, file string) error {
-	if code, msg, ok := tftpErrorPacket(err); ok {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var e *tftp.Error
+	if errors.As(err, &e) {
 		said := ""
-		if msg != "" {
-			said = fmt.Sprintf(" (server said %q)", msg)
+		if e.Message != "" {
+			said = fmt.Sprintf(" (server said %q)", e.Message)
 		}
-		switch code {
-		case tftpErrNotFound:
+		switch e.Code {
+		case tftp.ErrCodeNotFound:
 			return fmt.Errorf("tftp server %s: file %q not found%s", server, file, said)
-		case tftpErrAccess:
+		case tftp.ErrCodeAccess:
 			return fmt.Errorf("tftp server %s: access to %q denied%s", server, file, said)
-		case tftpErrUndefined, tftpErrDiskFull, tftpErrUnknownTID:
-			return Retryable(fmt.Errorf("tftp server %s: error %d for %q%s", server, code, file, said))
-		case tftpErrIllegal, tftpErrOptionsRefused:
-			return fmt.Errorf("tftp server %s refused the request for %q: error %d%s", server, file, code, said)
+		case tftp.ErrCodeUndefined, tftp.ErrCodeDiskFull, tftp.ErrCodeUnknownTID:
+			return Retryable(fmt.Errorf("tftp server %s: error %d for %q%s", server, e.Code, file, said))
+		case tftp.ErrCodeIllegal, tftp.ErrCodeOptionsRefused:
+			return fmt.Errorf("tftp server %s refused the request for %q: error %d%s", server, file, e.Code, said)
 		default:
-			return fmt.Errorf("tftp server %s: error %d for %q%s", server, code, file, said)
+			return fmt.Errorf("tftp server %s: error %d for %q%s", server, e.Code, file, said)
 		}
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if errors.Is(err, tftp.ErrNoAnswer) {
 		return Retryable(fmt.Errorf("tftp server %s did not answer for %q: %w", server, file, err))
 	}
 	return Retryable(fmt.Errorf("tftp server %s, file %q: %w", server, file, err))
-}
-
-// tftpErrorPacket recognises the error pin/tftp's client returns for an
-// error packet from the server: "code: <n>, message: <text>". (v2.1.0 has
-// no error type to test for.)
-func tftpErrorPacket(err error) (code int, msg string, ok bool) {
-	rest, found := strings.CutPrefix(err.Error(), "code: ")
-	if !found {
-		return 0, "", false
-	}
-	num, msg, found := strings.Cut(rest, ", message: ")
-	if !found {
-		return 0, "", false
-	}
-	code, convErr := strconv.Atoi(num)
-	if convErr != nil {
-		return 0, "", false
-	}
-	return code, strings.TrimSpace(strings.TrimRight(msg, "\x00")), true
 }

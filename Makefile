@@ -43,6 +43,7 @@ $(STATICCHECK):
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./config/...
 	$(GO) test -run '^$$' -bench 'FetchAllVsSequential|PipelineVsCp' -benchtime 2x -count $(BENCHCOUNT) ./internal/resource
+	$(GO) test -run '^$$' -bench 'FilesStage' -benchtime 3x -count $(BENCHCOUNT) ./internal/exec/stages/files
 	@# Peak RSS is per process: measure the 1 GiB fetch in a process of its own.
 	$(GO) test -run '^$$' -bench 'PeakRSS' -benchtime 1x -count 1 ./internal/resource
 

@@ -22,6 +22,14 @@ var (
 	groupmodCmd = "groupmod"
 	groupdelCmd = "groupdel"
 
+	// Mounting the target's filesystems (mount and umount stages).
+	mountCmd  = "mount"
+	umountCmd = "umount"
+
+	// kargsHelperCmd updates the kernel command line (kargs stage); see
+	// the Kernel Arguments section of Ignition's distributor notes.
+	kargsHelperCmd = "ignition-kargs-helper"
+
 	// resultFile is the provisioning report, a path in the target root.
 	resultFile = "/etc/.ignition-result.json"
 )
@@ -62,6 +70,17 @@ func GroupmodCmd() string { return groupmodCmd }
 
 // GroupdelCmd is the command that deletes groups.
 func GroupdelCmd() string { return groupdelCmd }
+
+// MountCmd is the command that mounts the config's filesystems.
+func MountCmd() string { return mountCmd }
+
+// UmountCmd is the command that unmounts them again.
+func UmountCmd() string { return umountCmd }
+
+// KargsHelperCmd is the distribution's helper that adds and removes kernel
+// arguments (--should-exist ARG / --should-not-exist ARG) and reboots if
+// it must.
+func KargsHelperCmd() string { return kargsHelperCmd }
 
 // ResultFile is where the files stage writes its provisioning report,
 // as a path inside the target root.

@@ -140,6 +140,18 @@ type Acquirer struct {
 	Paths Paths
 }
 
+// Outcome is what a fetch stage's acquisition produced.
+type Outcome struct {
+	// Config is the final config.
+	Config types.Config
+	// FromCache is set when the config was read from the cache an earlier
+	// stage wrote; UserConfigProvided is then unknown (false).
+	FromCache bool
+	// UserConfigProvided is set when a user config was found (not only
+	// base configs), for the provisioning report.
+	UserConfigProvided bool
+}
+
 // Run is the config acquisition of a fetch stage (fetch-offline when
 // offline is set, fetch otherwise). If the cache exists, an earlier stage
 // assembled the config already: it is read and returned, and nothing is
@@ -147,33 +159,39 @@ type Acquirer struct {
 // offline mode a config that needs the network leaves no cache: the
 // neednet flag file is written instead and the error wraps ErrNeedNet.
 func (a *Acquirer) Run(ctx context.Context, offline bool) (types.Config, error) {
+	out, err := a.Fetch(ctx, offline)
+	return out.Config, err
+}
+
+// Fetch is Run, also saying where the config came from.
+func (a *Acquirer) Fetch(ctx context.Context, offline bool) (Outcome, error) {
 	l := a.logger()
 	p := a.paths()
 	cfg, err := ReadCache(p.Cache)
 	switch {
 	case err == nil:
 		l.Info("using the config cached in %s by an earlier stage; not fetching again", p.Cache)
-		return cfg, nil
+		return Outcome{Config: cfg, FromCache: true}, nil
 	case !errors.Is(err, fs.ErrNotExist):
-		return types.Config{}, err
+		return Outcome{}, err
 	}
 
-	cfg, err = a.Acquire(ctx, offline)
+	cfg, found, err := a.acquire(ctx, offline)
 	if offline && errors.Is(err, resource.ErrNeedsNetwork) {
 		if ferr := writeFlag(p.NeedNet); ferr != nil {
-			return types.Config{}, fmt.Errorf("%v; and signalling it failed: %w", err, ferr)
+			return Outcome{}, fmt.Errorf("%v; and signalling it failed: %w", err, ferr)
 		}
 		l.Info("the config needs the network; wrote %s so the fetch stage runs with it", p.NeedNet)
-		return types.Config{}, fmt.Errorf("%w: %w", ErrNeedNet, err)
+		return Outcome{}, fmt.Errorf("%w: %w", ErrNeedNet, err)
 	}
 	if err != nil {
-		return types.Config{}, err
+		return Outcome{}, err
 	}
 	err = l.LogOp(func() error { return WriteCache(p.Cache, cfg) }, "writing the config cache %s", p.Cache)
 	if err != nil {
-		return types.Config{}, err
+		return Outcome{}, err
 	}
-	return cfg, nil
+	return Outcome{Config: cfg, UserConfigProvided: found}, nil
 }
 
 // Acquire assembles the config from the base configs and the user config
@@ -182,17 +200,23 @@ func (a *Acquirer) Run(ctx context.Context, offline bool) (types.Config, error) 
 // resource.ErrNeedsNetwork if anything else was needed. Acquire writes
 // nothing.
 func (a *Acquirer) Acquire(ctx context.Context, offline bool) (types.Config, error) {
+	cfg, _, err := a.acquire(ctx, offline)
+	return cfg, err
+}
+
+// acquire is Acquire, also saying whether a user config was found.
+func (a *Acquirer) acquire(ctx context.Context, offline bool) (types.Config, bool, error) {
 	l := a.logger()
 	p := a.paths()
 	plat, err := platform.Get(a.Platform)
 	if err != nil {
-		return types.Config{}, err
+		return types.Config{}, false, err
 	}
 	opts := a.Options
 	opts.Offline = offline
 	f, err := resource.New(opts)
 	if err != nil {
-		return types.Config{}, err
+		return types.Config{}, false, err
 	}
 	s := &session{
 		a:       a,
@@ -208,21 +232,22 @@ func (a *Acquirer) Acquire(ctx context.Context, offline bool) (types.Config, err
 
 	base, err := s.baseConfig(ctx, plat.Name)
 	if err != nil {
-		return types.Config{}, err
+		return types.Config{}, false, err
 	}
 	user, found, err := s.userConfig(ctx, plat)
 	if err != nil {
-		return types.Config{}, err
+		return types.Config{}, false, err
 	}
 	final := base
 	if found {
 		rendered, err := s.render(ctx, user)
 		if err != nil {
-			return types.Config{}, err
+			return types.Config{}, false, err
 		}
 		final = merge.Merge(base, rendered)
 	}
-	return stampVersion(final)
+	final, err = stampVersion(final)
+	return final, found, err
 }
 
 // session is one acquisition.

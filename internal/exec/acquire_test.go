@@ -612,3 +612,38 @@ func TestDefaultPaths(t *testing.T) {
 		t.Errorf("paths = %+v", p)
 	}
 }
+
+func TestFetchOutcome(t *testing.T) {
+	// Base configs only: no user config provided.
+	h := newHost(t)
+	h.write(filepath.Join(h.system, "base.d/10-base.ign"), fileConfig("3.4.0", "/etc/base=b"))
+	out, err := h.acquirer().Fetch(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.UserConfigProvided || out.FromCache {
+		t.Errorf("base configs only: %+v", out)
+	}
+	if got := paths(out.Config); len(got) != 1 || got[0] != "/etc/base" {
+		t.Errorf("config files %v", got)
+	}
+	// The second run reads the cache.
+	out, err = h.acquirer().Fetch(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.FromCache || out.UserConfigProvided {
+		t.Errorf("second run: %+v", out)
+	}
+
+	// A user config from the platform.
+	h = newHost(t)
+	h.write(h.configFile, fileConfig("3.4.0", "/etc/user=u"))
+	out, err = h.acquirer().Fetch(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.UserConfigProvided || out.FromCache {
+		t.Errorf("user config: %+v", out)
+	}
+}

@@ -124,6 +124,12 @@ func (a *Assembler) child(ctx context.Context, parent types.Config, ref types.Re
 	return cfg, nil
 }
 
+// Fetcher returns the fetcher cfg's own settings ask for (see fetcher),
+// for the stages that fetch what a final config names (the files stage).
+func (a *Assembler) Fetcher(ctx context.Context, cfg types.Config) (*resource.Fetcher, error) {
+	return a.fetcher(ctx, cfg)
+}
+
 // fetcher builds the fetcher a config's own settings ask for: its
 // timeouts and proxy, and its certificate authorities, which are fetched
 // first (with the same timeouts and proxy, but only the system's CAs).

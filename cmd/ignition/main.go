@@ -1,0 +1,401 @@
+// Command ignition provisions a machine on its first boot from an Ignition
+// config, one stage per run, as the initramfs units call it:
+//
+//	ignition -platform P -stage S [-root /] [-config-cache /run/ignition.json]
+//	         [-fetch-timeout 2m] [-neednet /run/ignition/neednet]
+//	         [-state-file /run/ignition/state] [-log-to-stdout] [-version]
+//
+// The stages, in boot order:
+//
+//	fetch-offline  acquire the config with only data: URLs and write the
+//	               config cache; if it needs the network, write the neednet
+//	               flag file and succeed so that the fetch stage runs
+//	fetch          acquire the config with the network (a no-op if
+//	               fetch-offline wrote the cache)
+//	kargs          run the distribution's kargs helper for kernelArguments
+//	disks          partitions, RAID, LUKS, filesystems: not built yet; it
+//	               fails if the config asks for any of them and succeeds
+//	               with nothing to do otherwise
+//	mount          mount the config's filesystems under -root
+//	files          users, groups, files, directories, links, units under -root
+//	umount         unmount what mount mounted
+//
+// Every stage after the fetch stages reads the config from the cache. The
+// fetch stages' run is bounded by -fetch-timeout.
+//
+// The state file is a small JSON object the stages share between runs:
+// the stages that succeeded so far, in order, and whether the fetch stage
+// found a user config (rather than base configs only), which the files
+// stage writes into the provisioning report. It is only known from the
+// fetch stage that assembled the config: a stage that found the cache
+// already written leaves it as recorded.
+//
+// Every line a stage logs is prefixed with the stage's name. A failed
+// stage ends with one CRITICAL line, "Ignition failed: <stage>: <cause>",
+// and exit status 1.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ignition-go/ignition/config/types"
+	"github.com/ignition-go/ignition/internal/exec"
+	"github.com/ignition-go/ignition/internal/exec/stages/files"
+	"github.com/ignition-go/ignition/internal/exec/stages/kargs"
+	"github.com/ignition-go/ignition/internal/exec/stages/mount"
+	"github.com/ignition-go/ignition/internal/log"
+	"github.com/ignition-go/ignition/internal/platform"
+	"github.com/ignition-go/ignition/internal/resource"
+	"github.com/ignition-go/ignition/internal/resource/configs"
+	"github.com/ignition-go/ignition/internal/version"
+)
+
+// stages are the -stage values, in boot order.
+var stages = []string{"fetch-offline", "fetch", "kargs", "disks", "mount", "files", "umount"}
+
+// DefaultStateFile is where the stages keep their shared state.
+const DefaultStateFile = "/run/ignition/state"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hostEnv{})
+	stop()
+	os.Exit(code)
+}
+
+// Runner runs a host command (mount, umount, the kargs helper, the
+// shadow-utils).
+type Runner interface {
+	Run(ctx context.Context, argv []string) error
+}
+
+// hostEnv is what run takes from the host; tests replace parts of it. The
+// zero value is the real host.
+type hostEnv struct {
+	// Getenv looks up environment variables; nil means os.LookupEnv.
+	Getenv func(key string) (string, bool)
+	// Commands runs host commands; nil runs them with os/exec.
+	Commands Runner
+	// Owners changes file ownership in the files stage; nil makes the
+	// system calls.
+	Owners files.Owners
+	// BootIDFile is read by the files stage; "" means the distro default.
+	BootIDFile string
+	// FetchOptions are the fetch options that come from neither the
+	// command line nor the config (retry back-off).
+	FetchOptions resource.Options
+}
+
+// options are the parsed command line.
+type options struct {
+	platform     string
+	stage        string
+	root         string
+	cache        string
+	fetchTimeout time.Duration
+	neednet      string
+	stateFile    string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, h hostEnv) int {
+	fset := flag.NewFlagSet("ignition", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	var o options
+	fset.StringVar(&o.platform, "platform", "", "the platform: "+strings.Join(platform.Names(), ", "))
+	fset.StringVar(&o.stage, "stage", "", "the stage to run: "+strings.Join(stages, ", "))
+	fset.StringVar(&o.root, "root", "/", "the target root: where filesystems are mounted and files written")
+	fset.StringVar(&o.cache, "config-cache", exec.DefaultCachePath, "where the fetch stages cache the config for the later stages")
+	fset.DurationVar(&o.fetchTimeout, "fetch-timeout", 2*time.Minute, "how long the fetch stages may take")
+	fset.StringVar(&o.neednet, "neednet", exec.DefaultNeedNetPath, "the flag file fetch-offline writes when the config needs the network")
+	fset.StringVar(&o.stateFile, "state-file", DefaultStateFile, "where the stages record their shared state")
+	toStdout := fset.Bool("log-to-stdout", false, "log to stdout instead of the journal")
+	showVersion := fset.Bool("version", false, "print the version and exit")
+	fset.Usage = func() {
+		fmt.Fprintf(stderr, "Usage:\n  ignition -platform PLATFORM -stage STAGE [flags]\n\nFlags:\n")
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 1
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.String("ignition"))
+		return 0
+	}
+	if err := o.check(fset.Args()); err != nil {
+		fmt.Fprintf(stderr, "ignition: %v\n", err)
+		fset.Usage()
+		return 1
+	}
+
+	logger := log.New(*toStdout, stdout)
+	defer logger.Close()
+	logger.Info("Ignition %s", version.Raw)
+	logger.Info("Stage: %s", o.stage)
+	l := logger.Fork()
+	l.PushPrefix("%s", o.stage)
+	s := &stageRun{o: o, h: h, l: l}
+	if err := s.run(ctx); err != nil {
+		logger.Crit("Ignition failed: %s: %v", o.stage, err)
+		return 1
+	}
+	logger.Info("Ignition finished successfully")
+	return 0
+}
+
+// check validates the command line beyond what the flag package does.
+func (o *options) check(rest []string) error {
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
+	}
+	if o.stage == "" {
+		return fmt.Errorf("-stage is required: one of %s", strings.Join(stages, ", "))
+	}
+	if !slices.Contains(stages, o.stage) {
+		return fmt.Errorf("unknown stage %q; stages: %s", o.stage, strings.Join(stages, ", "))
+	}
+	if o.platform == "" {
+		return fmt.Errorf("-platform is required: one of %s", strings.Join(platform.Names(), ", "))
+	}
+	if _, err := platform.Get(o.platform); err != nil {
+		return err
+	}
+	if o.fetchTimeout <= 0 {
+		return fmt.Errorf("-fetch-timeout must be positive, not %v", o.fetchTimeout)
+	}
+	return nil
+}
+
+// stageRun is one run of one stage.
+type stageRun struct {
+	o options
+	h hostEnv
+	l *log.Logger
+}
+
+func (s *stageRun) run(ctx context.Context) error {
+	st, err := readState(s.o.stateFile)
+	if err != nil {
+		return err
+	}
+	switch s.o.stage {
+	case "fetch-offline", "fetch":
+		err = s.fetch(ctx, s.o.stage == "fetch-offline", &st)
+	default:
+		var cfg types.Config
+		cfg, err = exec.ReadCache(s.o.cache)
+		if err != nil {
+			return err
+		}
+		switch s.o.stage {
+		case "kargs":
+			err = kargs.Run(ctx, cfg, kargs.Env{Commands: s.h.Commands, Log: s.l})
+		case "disks":
+			err = s.disks(cfg)
+		case "mount":
+			err = mount.Mount(ctx, cfg, s.mountEnv())
+		case "umount":
+			err = mount.Umount(ctx, cfg, s.mountEnv())
+		case "files":
+			err = s.files(ctx, cfg, st.UserConfigProvided)
+		default:
+			panic("stage not dispatched: " + s.o.stage) // check lets only known stages through
+		}
+	}
+	if err != nil {
+		return err
+	}
+	st.Stages = append(st.Stages, s.o.stage)
+	if err := writeState(s.o.stateFile, st); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *stageRun) fetch(ctx context.Context, offline bool, st *state) error {
+	ctx, cancel := context.WithTimeout(ctx, s.o.fetchTimeout)
+	defer cancel()
+	a := &exec.Acquirer{
+		Platform: s.o.platform,
+		Env:      s.h.Getenv,
+		Log:      s.l,
+		Options:  s.h.FetchOptions,
+		Paths:    exec.Paths{Cache: s.o.cache, NeedNet: s.o.neednet},
+	}
+	out, err := a.Fetch(ctx, offline)
+	if offline && errors.Is(err, exec.ErrNeedNet) {
+		s.l.Info("the config needs the network: the fetch stage will acquire it")
+		return nil
+	}
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("gave up after -fetch-timeout %v: %w", s.o.fetchTimeout, err)
+		}
+		return err
+	}
+	if !out.FromCache {
+		st.UserConfigProvided = out.UserConfigProvided
+	}
+	return nil
+}
+
+// disks succeeds when the config asks nothing of the disks stage, which
+// is not built yet, and fails saying what it asks otherwise.
+func (s *stageRun) disks(cfg types.Config) error {
+	st := &cfg.Storage
+	var wants []string
+	count := func(n int, what string) {
+		if n > 0 {
+			wants = append(wants, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	count(len(st.Disks), "storage.disks")
+	count(len(st.Raid), "storage.raid")
+	count(len(st.Luks), "storage.luks")
+	n := 0
+	for _, f := range st.Filesystems {
+		if needsFormatting(f) {
+			n++
+		}
+	}
+	count(n, "storage.filesystems to create or wipe")
+	if len(wants) > 0 {
+		return fmt.Errorf("the disks stage is not built yet, and the config has %s", strings.Join(wants, ", "))
+	}
+	s.l.Info("nothing to do")
+	return nil
+}
+
+// needsFormatting says whether the disks stage would have to look at (and
+// possibly create or wipe) a filesystem: any with a format, unless it is
+// virtiofs (a host share, nothing to create) or "none" without
+// wipeFilesystem (nothing to create or wipe). Without probing the device
+// it cannot be known that an existing filesystem already matches, so
+// such a config is not claimed to be handled.
+func needsFormatting(f types.Filesystem) bool {
+	format := ""
+	if f.Format != nil {
+		format = *f.Format
+	}
+	switch format {
+	case "", "virtiofs":
+		return false
+	case "none":
+		return f.WipeFilesystem != nil && *f.WipeFilesystem
+	}
+	return true
+}
+
+func (s *stageRun) mountEnv() mount.Env {
+	return mount.Env{Root: s.o.root, Commands: s.h.Commands, Log: s.l}
+}
+
+func (s *stageRun) files(ctx context.Context, cfg types.Config, userConfig bool) error {
+	root, err := os.OpenRoot(s.o.root)
+	if err != nil {
+		return fmt.Errorf("opening the target root: %w", err)
+	}
+	defer root.Close()
+	asm := &configs.Assembler{Options: s.h.FetchOptions}
+	f, err := asm.Fetcher(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	e := files.Env{
+		Root:               root,
+		Fetcher:            f,
+		Log:                s.l,
+		Owners:             s.h.Owners,
+		UserConfigProvided: userConfig,
+		BootIDFile:         s.h.BootIDFile,
+		Commands:           s.h.Commands,
+	}
+	return files.Run(ctx, cfg, e)
+}
+
+// state is what the stages share between runs, in the state file.
+type state struct {
+	// Stages lists the stages that succeeded, in the order they ran.
+	Stages []string `json:"stages"`
+	// UserConfigProvided is set when the fetch stage that assembled the
+	// config found a user config.
+	UserConfigProvided bool `json:"userConfigProvided"`
+}
+
+// readState reads the state file; a missing one is the zero state.
+func readState(path string) (state, error) {
+	var st state
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("reading the state file: %w", err)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, fmt.Errorf("the state file %s is corrupted: %w", path, err)
+	}
+	return st, nil
+}
+
+// writeState writes the state file atomically (a temp file in the same
+// dir, synced and renamed over it), creating its dir.
+func writeState(path string, st state) (err error) {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("writing the state file %s: %w", path, err)
+		}
+	}()
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if _, err := f.Write(append(raw, '\n')); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}

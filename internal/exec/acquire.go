@@ -326,7 +326,7 @@ func (s *session) userConfig(ctx context.Context, plat platform.Platform) (src s
 	if len(raw) == 0 {
 		return source{}, false, fmt.Errorf("%w: checked %s (it returned nothing)", ErrConfigNotFound, strings.Join(checked, ", "))
 	}
-	name := fmt.Sprintf("the config from platform %q", plat.Name)
+	name := fmt.Sprintf("platform %q", plat.Name)
 	cfg, err := s.parse(name, raw)
 	return source{name: name, cfg: cfg}, err == nil, err
 }

@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 FUZZTIME    ?= 20s
 BENCHCOUNT  ?= 6
 
-.PHONY: all build test unit fuzz lint bench demo clean
+.PHONY: all build test unit fuzz lint bench demo clean host-tools
 
 all: build
 
@@ -19,7 +19,17 @@ demo: build
 	@./examples/demo.sh
 
 ## test: lint, every unit test, then each fuzz target briefly.
-test: lint unit fuzz
+test: host-tools lint unit fuzz
+
+# Host tools the blackbox tests drive (as root: loop devices, GPT, mkfs).
+# Installed with apt-get when missing and we are root; otherwise those
+# tests skip and say why.
+HOST_TOOLS := sgdisk:gdisk partx:util-linux losetup:mount mkfs.ext4:e2fsprogs
+host-tools:
+	@missing=""; for t in $(HOST_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	elif [ -n "$$missing" ]; then echo "missing host tools (their tests will skip):$$missing"; fi
 
 unit:
 	$(GO) test -count=1 ./...

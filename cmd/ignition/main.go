@@ -33,6 +33,9 @@
 // Every line a stage logs is prefixed with the stage's name. A failed
 // stage ends with one CRITICAL line, "Ignition failed: <stage>: <cause>",
 // and exit status 1.
+//
+// Called as ignition-apply (by a symlink), the binary applies a config to
+// a directory instead; see apply.go.
 package main
 
 import (
@@ -71,7 +74,7 @@ const DefaultStateFile = "/run/ignition/state"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hostEnv{})
+	code := dispatch(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr, hostEnv{})
 	stop()
 	os.Exit(code)
 }
@@ -97,6 +100,9 @@ type hostEnv struct {
 	// FetchOptions are the fetch options that come from neither the
 	// command line nor the config (retry back-off).
 	FetchOptions resource.Options
+	// LookPath finds a host command (ignition-apply looks for the
+	// shadow-utils with it); nil means os/exec.LookPath.
+	LookPath func(file string) (string, error)
 }
 
 // options are the parsed command line.

@@ -157,7 +157,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, h hostEnv
 	l.PushPrefix("%s", o.stage)
 	s := &stageRun{o: o, h: h, l: l}
 	if err := s.run(ctx); err != nil {
-		logger.Crit("Ignition failed: %s: %v", o.stage, err)
+		// One line, whatever the cause: a multi-line cause (a config
+		// report) is joined so the line that says "failed" says why.
+		logger.Crit("Ignition failed: %s: %s", o.stage, oneLine(err.Error()))
 		return 1
 	}
 	logger.Info("Ignition finished successfully")
@@ -404,4 +406,13 @@ func writeState(path string, st state) (err error) {
 	}
 	ok = true
 	return nil
+}
+
+// oneLine joins the lines of a multi-line message with "; ".
+func oneLine(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(lines, "; ")
 }

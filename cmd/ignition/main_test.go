@@ -455,3 +455,18 @@ func TestCorruptedStateFile(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, stdout)
 	}
 }
+
+// TestFailureLineCarriesTheReport: an invalid config's report spans lines;
+// the one "Ignition failed" line must still say what is wrong and where.
+func TestFailureLineCarriesTheReport(t *testing.T) {
+	m := newMachine(t)
+	m.write(m.configFile, "{\"ignition\": {\"version\": \"3.4.0\"},\n \"storage\": {\"files\": [{\"path\": \"relative\"}]}}")
+	code, stdout, _ := m.ignition("-stage", "fetch-offline")
+	f := failedLines(stdout)
+	if code != 1 || len(f) != 1 {
+		t.Fatalf("exit %d, failure lines %q\n%s", code, f, stdout)
+	}
+	if !strings.Contains(f[0], "error at $.storage.files.0.path, line 2 col 33: path not absolute") {
+		t.Errorf("the failure line lacks the report: %q", f[0])
+	}
+}

@@ -32,6 +32,10 @@ var (
 
 	// resultFile is the provisioning report, a path in the target root.
 	resultFile = "/etc/.ignition-result.json"
+
+	// relabelFile lists the paths the files stage wrote, one per line,
+	// when the target uses SELinux; a host path, kept across switch-root.
+	relabelFile = "/run/systemd/relabel-extra.d/ignition.relabel"
 )
 
 // SystemConfigDir holds base.d/, base.platform.d/ and user.ign shipped with
@@ -85,3 +89,9 @@ func KargsHelperCmd() string { return kargsHelperCmd }
 // ResultFile is where the files stage writes its provisioning report,
 // as a path inside the target root.
 func ResultFile() string { return resultFile }
+
+// RelabelFile is where the files stage lists the paths it wrote, for
+// SELinux relabeling after the policy is loaded: a host path (not in the
+// target root) in systemd's relabel-extra.d, which PID 1 reads after the
+// switch to the real root.
+func RelabelFile() string { return relabelFile }

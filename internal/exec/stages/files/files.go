@@ -18,6 +18,8 @@
 //     links, each kind in config order.
 //  4. systemd: units, drop-ins, masks, and the preset file.
 //  5. The provisioning report, /etc/.ignition-result.json.
+//  6. When the target uses SELinux, the list of paths to relabel (see
+//     relabel.go).
 //
 // # Paths
 //
@@ -71,6 +73,9 @@ type Env struct {
 	// BootIDFile is read for the report's boot ID; empty means
 	// distro.BootIDFile().
 	BootIDFile string
+	// RelabelFile is the host path of the SELinux relabel list, written
+	// when the target uses SELinux; empty means distro.RelabelFile().
+	RelabelFile string
 }
 
 // Run applies cfg's storage nodes, users and groups, and systemd units to
@@ -112,6 +117,7 @@ func Run(ctx context.Context, cfg types.Config, e Env) error {
 		s.links,
 		s.units,
 		s.result,
+		s.writeRelabels,
 	}
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
@@ -138,6 +144,9 @@ type stage struct {
 	// accounts is the target's passwd and group databases, read when a
 	// node's owner is first given by name (after the passwd step).
 	accounts *accounts
+
+	// relabels is every path created or changed, for SELinux relabeling.
+	relabels relabels
 }
 
 // entryError names the config entry an error is about: "storage.files.3

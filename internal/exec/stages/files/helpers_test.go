@@ -52,6 +52,8 @@ func newFixture(t *testing.T) *fixture {
 		Log:        log.NewWithSink(log.NewWriterSink(fx.logs)),
 		Now:        func() time.Time { return time.Date(2026, 3, 4, 16, 49, 2, 0, time.UTC) },
 		BootIDFile: filepath.Join(t.TempDir(), "boot_id"),
+		// Never the host's /run, even when a test root has SELinux.
+		RelabelFile: filepath.Join(t.TempDir(), "relabel-extra.d", "ignition.relabel"),
 	}
 	if err := os.WriteFile(fx.env.BootIDFile, []byte("d82970dc-6fea-43c6-bcf0-8ec547e8a989\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -376,7 +376,11 @@ func (s *stage) symlink(l *types.Link) error {
 		if err != nil || (uid == -1 && gid == -1) {
 			return err
 		}
-		return s.own.Path(s.root, n.Rel(), uid, gid)
+		if err := s.own.Path(s.root, n.Rel(), uid, gid); err != nil {
+			return err
+		}
+		s.relabel(n.Rel())
+		return nil
 	}
 	uid, gid, err := s.owner(&l.Node, 0, 0)
 	if err != nil {
@@ -426,6 +430,7 @@ func (s *stage) replaceWith(n node, existing fs.FileInfo, create func(tmp string
 	if err := s.root.Rename(tmp, n.Rel()); err != nil {
 		return err
 	}
+	s.relabel(n.Rel())
 	return resource.SyncDir(s.root, n.Dir)
 }
 

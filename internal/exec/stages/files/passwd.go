@@ -96,7 +96,10 @@ func (s *stage) command(argv []string) error {
 		}
 	}
 	s.log.Debug("running %s", strings.Join(shown, " "))
-	return s.run.Run(s.ctx, argv)
+	if err := s.run.Run(s.ctx, argv); err != nil {
+		return err
+	}
+	return s.relabelAccounts()
 }
 
 func (s *stage) group(rootDir string, g *types.PasswdGroup) error {
@@ -164,6 +167,9 @@ func (s *stage) user(rootDir string, u *types.PasswdUser) error {
 	if !exists {
 		argv := useradd(rootDir, u)
 		if err := s.log.LogOp(func() error { return s.command(argv) }, "creating user %q", u.Name); err != nil {
+			return err
+		}
+		if err := s.relabelHome(u.Name); err != nil {
 			return err
 		}
 	} else if args := usermodArgs(a, cur, u); len(args) > 0 {

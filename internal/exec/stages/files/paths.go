@@ -154,6 +154,7 @@ func (s *stage) setOwnerMode(name string, uid, gid int, mode os.FileMode) error 
 	if err := s.root.Chmod(name, mode); err != nil {
 		return fmt.Errorf("setting mode of /%s: %w", name, err)
 	}
+	s.relabel(name)
 	return nil
 }
 
@@ -265,6 +266,7 @@ func (s *stage) commit(f *os.File, tmp string, n node, m meta) (err error) {
 	if err := s.root.Rename(tmp, n.Rel()); err != nil {
 		return err
 	}
+	s.relabel(n.Rel())
 	return resource.SyncDir(s.root, n.Dir)
 }
 

@@ -158,6 +158,7 @@ func (a *applyRun) run(ctx context.Context) error {
 	}
 	defer root.Close()
 	e := files.Env{
+		SkipRelabel:        true,
 		Root:               root,
 		Fetcher:            fetcher,
 		Log:                a.l,

@@ -76,6 +76,10 @@ type Env struct {
 	// RelabelFile is the host path of the SELinux relabel list, written
 	// when the target uses SELinux; empty means distro.RelabelFile().
 	RelabelFile string
+	// SkipRelabel leaves the relabel list out (ignition-apply: the list is
+	// read by systemd at the boot that runs Ignition, which a pre-baked
+	// directory root does not have); a warning says relabeling is needed.
+	SkipRelabel bool
 }
 
 // Run applies cfg's storage nodes, users and groups, and systemd units to

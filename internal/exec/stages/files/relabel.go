@@ -132,6 +132,10 @@ func (s *stage) writeRelabels() error {
 	if len(s.relabels.paths) == 0 {
 		return nil
 	}
+	if s.env.SkipRelabel {
+		s.log.Warning("the target uses SELinux; relabel the %d paths written (e.g. with restorecon) before booting it", len(s.relabels.paths))
+		return nil
+	}
 	file := s.env.RelabelFile
 	if file == "" {
 		file = distro.RelabelFile()

@@ -235,3 +235,20 @@ func TestRelabelUnreadableSELinuxConfig(t *testing.T) {
 		t.Errorf("a relabel list was written: %q", got)
 	}
 }
+
+// TestSkipRelabel: with SkipRelabel (ignition-apply) no list is written,
+// even for an SELinux target, and a warning says relabeling is needed.
+func TestSkipRelabel(t *testing.T) {
+	fx := newFixture(t)
+	fx.env.SkipRelabel = true
+	fx.write("etc/selinux/config", "SELINUX=enforcing\n", 0o644)
+	if err := fx.run(`{"ignition":{"version":"3.6.0"},"storage":{"files":[{"path":"/etc/motd"}]}}`); err != nil {
+		t.Fatal(err)
+	}
+	if got := fx.relabelList(); got != nil {
+		t.Errorf("a relabel list was written: %q", got)
+	}
+	if !strings.Contains(fx.logs.String(), "the target uses SELinux; relabel the") {
+		t.Errorf("no warning in the logs:\n%s", fx.logs.String())
+	}
+}

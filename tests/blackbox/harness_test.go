@@ -36,14 +36,21 @@ import (
 	"time"
 )
 
-// stageOrder is the order the initramfs runs the stages in (kargs is left
-// out: it needs the distro's helper and the scenarios give no
-// kernelArguments).
-var stageOrder = []string{"fetch-offline", "fetch", "disks", "mount", "files", "umount"}
+// stageOrder is the order the initramfs runs the stages in.
+var stageOrder = []string{"fetch-offline", "fetch", "kargs", "disks", "mount", "files", "umount"}
 
 // stubbed are the host commands the test build of ignition runs as the
-// argv-recording stub.
-var stubbed = []string{"useradd", "usermod", "userdel", "groupadd", "groupmod", "groupdel"}
+// argv-recording stub: the name the stub is linked as, and the variable
+// of package distro that is pointed at it.
+var stubbed = map[string]string{
+	"useradd":               "useraddCmd",
+	"usermod":               "usermodCmd",
+	"userdel":               "userdelCmd",
+	"groupadd":              "groupaddCmd",
+	"groupmod":              "groupmodCmd",
+	"groupdel":              "groupdelCmd",
+	"ignition-kargs-helper": "kargsHelperCmd",
+}
 
 // hostTools are what the harness itself runs on the host.
 var hostTools = []string{"sgdisk", "mkfs.ext4", "losetup", "partx", "mount", "umount"}
@@ -52,6 +59,8 @@ var hostTools = []string{"sgdisk", "mkfs.ext4", "losetup", "partx", "mount", "um
 var harness struct {
 	skip     string // why the provisioning tests cannot run, if they cannot
 	ignition string // the test build of the ignition binary
+	apply    string // ignition-apply: a symlink to it
+	stubDir  string // where the stubs are, by the names in stubbed
 	buildErr error
 }
 
@@ -86,12 +95,18 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	harness.stubDir = dir
 	harness.ignition, harness.buildErr = buildForScenarios(dir)
+	if harness.buildErr == nil {
+		harness.apply = filepath.Join(dir, "ignition-apply")
+		harness.buildErr = os.Symlink("ignition", harness.apply)
+	}
 	return m.Run()
 }
 
-// buildForScenarios builds the stub (once per stubbed command name) and
-// the ignition binary with the shadow-utils pointed at the stubs.
+// buildForScenarios builds the stub (linked once per stubbed command name)
+// and the ignition binary with the shadow-utils and the kargs helper
+// pointed at the stubs.
 func buildForScenarios(dir string) (string, error) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
@@ -109,13 +124,13 @@ func buildForScenarios(dir string) (string, error) {
 		return "", err
 	}
 	ldflags := []string{"-X github.com/ignition-go/ignition/internal/version.Raw=blackbox-test"}
-	for _, name := range stubbed {
+	for name, knob := range stubbed {
 		// A hard link per name, so the stub records the name it was run as.
 		if err := os.Link(stub, filepath.Join(dir, name)); err != nil {
 			return "", err
 		}
-		ldflags = append(ldflags, fmt.Sprintf("-X github.com/ignition-go/ignition/internal/distro.%sCmd=%s",
-			name, filepath.Join(dir, name)))
+		ldflags = append(ldflags, fmt.Sprintf("-X github.com/ignition-go/ignition/internal/distro.%s=%s",
+			knob, filepath.Join(dir, name)))
 	}
 	ign := filepath.Join(dir, "ignition")
 	if err := gobuild(strings.Join(ldflags, " "), ign, "./cmd/ignition"); err != nil {
@@ -244,12 +259,19 @@ type stageRun struct {
 type scenario struct {
 	name string
 	// config is the user config, a text/template: {{.URL}} is the base URL
-	// of the scenario's HTTP server, {{sha512 "text"}} the "sha512-<hex>"
-	// of a text, {{dataurl "text"}} a base64 data: URL holding it.
+	// of the scenario's HTTP server, {{.TFTP}} the "tftp://127.0.0.1:port"
+	// of its TFTP server, {{sha512 "text"}} the "sha512-<hex>" of a text,
+	// {{dataurl "text"}} a base64 data: URL holding it.
 	config string
 	// remote are the files the HTTP server serves, by path; any other path
 	// is 404.
 	remote map[string][]byte
+	// tftp, when not nil, are the files a TFTP server on 127.0.0.1 serves,
+	// by file name (the URL path without its leading slash); any other
+	// name is answered with error 1 (file not found). Names in
+	// tftpSized are served with the transfer size announced (tsize).
+	tftp      map[string][]byte
+	tftpSized []string
 	// requireHeader, when set, is a header name and value the HTTP server
 	// wants on every request; without it, it answers 403.
 	requireHeader [2]string
@@ -267,6 +289,10 @@ type scenario struct {
 	// (through the stub), in order; "ROOT" in an argument stands for the
 	// target root. Nil means none.
 	commands [][]string
+	// kargs is the kargs helper's argv (its argv[0] as the base name) the
+	// kargs stage must have run it with, once; nil means it must not run.
+	// No other stage may run any stubbed command.
+	kargs []string
 
 	// failStage, for a negative scenario, is the stage that must fail
 	// (the later stages are not run, as in a boot); failMsg are
@@ -443,15 +469,18 @@ func gz(s string) []byte {
 
 var templateFuncs = template.FuncMap{"sha512": sha512Of, "dataurl": dataURL}
 
+// servers are what a config template can refer to: {{.URL}}, {{.TFTP}}.
+type servers struct{ URL, TFTP string }
+
 // render fills in a config template.
-func render(t *testing.T, name, text, url string) []byte {
+func render(t *testing.T, name, text string, srv servers) []byte {
 	t.Helper()
 	tmpl, err := template.New(name).Funcs(templateFuncs).Option("missingkey=error").Parse(text)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	var b bytes.Buffer
-	if err := tmpl.Execute(&b, struct{ URL string }{url}); err != nil {
+	if err := tmpl.Execute(&b, srv); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return b.Bytes()
@@ -489,10 +518,14 @@ func provision(t *testing.T, sc scenario) {
 		w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
+	urls := servers{URL: srv.URL}
+	if sc.tftp != nil {
+		urls.TFTP = startTFTP(t, sc.tftp, sc.tftpSized)
+	}
 
 	// Host side: config, config dirs, cache, state, stub log.
 	configFile := filepath.Join(tmp, "user.ign")
-	writeFile(t, configFile, render(t, "config", sc.config, srv.URL), 0o644)
+	writeFile(t, configFile, render(t, "config", sc.config, urls), 0o644)
 	sysDir := filepath.Join(tmp, "sys")
 	for _, d := range []string{sysDir, filepath.Join(tmp, "local"), filepath.Join(tmp, "runtime")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -500,14 +533,15 @@ func provision(t *testing.T, sc scenario) {
 		}
 	}
 	for p, text := range sc.base {
-		writeFile(t, filepath.Join(tmp, p), render(t, p, text, srv.URL), 0o644)
+		writeFile(t, filepath.Join(tmp, p), render(t, p, text, urls), 0o644)
 	}
 	cmdline := filepath.Join(tmp, "cmdline")
 	writeFile(t, cmdline, []byte("BOOT_IMAGE=/vmlinuz root=LABEL=root\n"), 0o644)
 	cache := filepath.Join(tmp, "run", "ignition.json")
 	stateFile := filepath.Join(tmp, "run", "ignition", "state")
 	neednet := filepath.Join(tmp, "run", "ignition", "neednet")
-	stubLog := filepath.Join(tmp, "stub.log")
+	// Each stage's stub log, so that what ran is known by stage.
+	stubLog := func(stage string) string { return filepath.Join(tmp, "stub."+stage+".log") }
 
 	// Target side: the disk mounted as /sysroot would be, seeded.
 	disk := newTargetDisk(t)
@@ -534,14 +568,13 @@ func provision(t *testing.T, sc scenario) {
 		"IGNITION_SYSTEM_LOCAL_CONFIG_DIR="+filepath.Join(tmp, "local"),
 		"IGNITION_SYSTEM_RUNTIME_CONFIG_DIR="+filepath.Join(tmp, "runtime"),
 		"IGNITION_KERNEL_CMDLINE_PATH="+cmdline,
-		"IGNITION_STUB_LOG="+stubLog,
 	)
 	var runs []stageRun
 	for _, stage := range stageOrder {
 		cmd := exec.Command(harness.ignition, "-platform", "file", "-stage", stage, "-root", sysroot,
 			"-config-cache", cache, "-state-file", stateFile, "-neednet", neednet,
 			"-fetch-timeout", "30s", "-log-to-stdout")
-		cmd.Env = env
+		cmd.Env = append(slices.Clone(env), "IGNITION_STUB_LOG="+stubLog(stage))
 		cmd.Dir = tmp
 		out, err := cmd.CombinedOutput()
 		r := stageRun{stage: stage, code: cmd.ProcessState.ExitCode(), out: string(out)}
@@ -637,10 +670,41 @@ func checkStages(t *testing.T, sc scenario, runs []stageRun, logs func() string)
 	}
 }
 
-func checkCommands(t *testing.T, sc scenario, stubLog, sysroot string) {
+// checkCommands checks the stubbed commands each stage ran: sc.commands
+// in the files stage, sc.kargs in the kargs stage, none in the others.
+func checkCommands(t *testing.T, sc scenario, stubLog func(stage string) string, sysroot string) {
+	t.Helper()
+	for _, stage := range stageOrder {
+		got := readStubLog(t, stubLog(stage))
+		var want [][]string
+		switch stage {
+		case "files":
+			for _, argv := range sc.commands {
+				w := slices.Clone(argv)
+				for i, a := range w {
+					if a == "ROOT" {
+						w[i] = sysroot
+					}
+				}
+				want = append(want, w)
+			}
+		case "kargs":
+			if sc.kargs != nil {
+				want = [][]string{sc.kargs}
+			}
+		}
+		if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("stage %s: host commands run:\n%q\nwant:\n%q", stage, got, want)
+		}
+	}
+}
+
+// readStubLog reads the argv the stub recorded in log, one a line; no
+// log is no commands.
+func readStubLog(t *testing.T, log string) [][]string {
 	t.Helper()
 	var got [][]string
-	raw, err := os.ReadFile(stubLog)
+	raw, err := os.ReadFile(log)
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
@@ -654,17 +718,5 @@ func checkCommands(t *testing.T, sc scenario, stubLog, sysroot string) {
 		}
 		got = append(got, argv)
 	}
-	var want [][]string
-	for _, argv := range sc.commands {
-		w := slices.Clone(argv)
-		for i, a := range w {
-			if a == "ROOT" {
-				w[i] = sysroot
-			}
-		}
-		want = append(want, w)
-	}
-	if !slices.EqualFunc(got, want, slices.Equal) {
-		t.Errorf("host commands run:\n%q\nwant:\n%q", got, want)
-	}
+	return got
 }

@@ -12,6 +12,12 @@ var specVersions = []string{"3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.4.0", "3.5.0"
 
 var gzPayload = strings.Repeat("compressed payload\n", 100)
 
+// tftpPayload spans several TFTP blocks of any size the client may ask
+// for, and ends in a partial one.
+var tftpPayload = strings.Repeat("served over TFTP, block after block\n", 150)
+
+var tftpGzPayload = strings.Repeat("gzipped over TFTP\n", 400)
+
 const unitText = "[Service]\nExecStart=/bin/true\n\n[Install]\nWantedBy=multi-user.target\n"
 
 var scenarios = []scenario{
@@ -244,7 +250,65 @@ var scenarios = []scenario{
 		want: []expect{file{path: "/etc/private", contents: "behind a header\n", mode: 0o644}},
 	},
 
+	{
+		name: "file contents from the local TFTP server",
+		tftp: map[string][]byte{"boot/motd": []byte(tftpPayload)},
+		config: `{"ignition": {"version": "3.4.0"}, "storage": {"files": [
+			{"path": "/etc/motd", "mode": 420, "contents": {"source": "{{.TFTP}}/boot/motd"}}]}}`,
+		want: []expect{file{path: "/etc/motd", contents: tftpPayload, mode: 0o644}},
+	},
+	{
+		name:      "gzip file from the local TFTP server (size announced) verified with sha512",
+		tftp:      map[string][]byte{"blob.gz": gz(tftpGzPayload)},
+		tftpSized: []string{"blob.gz"},
+		config: `{"ignition": {"version": "3.1.0"}, "storage": {"files": [
+			{"path": "/var/lib/tftp-blob", "mode": 384,
+			 "contents": {"source": "{{.TFTP}}/blob.gz", "compression": "gzip",
+			              "verification": {"hash": "` + sha512Of(tftpGzPayload) + `"}}}]}}`,
+		want: []expect{file{path: "/var/lib/tftp-blob", contents: tftpGzPayload, mode: 0o600}},
+	},
+	{
+		name: "kargs stage runs the helper: shouldExist then shouldNotExist, in config order",
+		config: `{"ignition": {"version": "3.3.0"},
+			"kernelArguments": {"shouldExist": ["console=ttyS0,115200n8", "quiet"], "shouldNotExist": ["rhgb", "splash"]},
+			"storage": {"files": [{"path": "/etc/after-kargs", "contents": {"source": "data:,k"}}]}}`,
+		kargs: []string{"ignition-kargs-helper",
+			"--should-exist", "console=ttyS0,115200n8", "--should-exist", "quiet",
+			"--should-not-exist", "rhgb", "--should-not-exist", "splash"},
+		want: []expect{file{path: "/etc/after-kargs", contents: "k", mode: 0o644}},
+	},
+	{
+		name: "kargs stage with shouldNotExist only, from a merged base config",
+		base: map[string]string{
+			"sys/base.d/10-kargs.ign": `{"ignition": {"version": "3.4.0"}, "kernelArguments": {"shouldNotExist": ["nomodeset"]}}`,
+		},
+		config: `{"ignition": {"version": "3.4.0"}}`,
+		kargs:  []string{"ignition-kargs-helper", "--should-not-exist", "nomodeset"},
+	},
+	{
+		name: "config without kernelArguments does not run the kargs helper",
+		config: `{"ignition": {"version": "3.4.0"}, "passwd": {"users": [{"name": "core", "shell": "/bin/sh"}]},
+			"storage": {"files": [{"path": "/etc/no-kargs", "contents": {"source": "data:,n"}}]}}`,
+		commands: [][]string{{"usermod", "--root", "ROOT", "--shell", "/bin/sh", "core"}},
+		want:     []expect{file{path: "/etc/no-kargs", contents: "n", mode: 0o644}},
+	},
+	{
+		name:   "empty kernelArguments lists do not run the kargs helper",
+		config: `{"ignition": {"version": "3.3.0"}, "kernelArguments": {"shouldExist": [], "shouldNotExist": []}}`,
+	},
+
 	// Negative scenarios.
+	{
+		name: "missing file on the TFTP server fails files and writes nothing",
+		tftp: map[string][]byte{"present": []byte("here\n")},
+		config: `{"ignition": {"version": "3.4.0"}, "storage": {"files": [
+			{"path": "/etc/first", "contents": {"source": "{{.TFTP}}/present"}},
+			{"path": "/etc/from-tftp", "contents": {"source": "{{.TFTP}}/cfg/missing.txt"}},
+			{"path": "/etc/last", "contents": {"source": "data:,last"}}]}}`,
+		failStage: "files",
+		failMsg:   []string{"storage.files.1 (/etc/from-tftp)", `"cfg/missing.txt" not found`},
+		want:      []expect{absent{"/etc/first"}, absent{"/etc/from-tftp"}, absent{"/etc/last"}, absent{"/etc/.ignition-result.json"}},
+	},
 	{
 		name:          "remote file without the header the server wants fails",
 		remote:        map[string][]byte{"/private": []byte("behind a header\n")},

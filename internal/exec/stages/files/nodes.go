@@ -106,8 +106,12 @@ func (s *stage) fetchFiles(files []types.File) (*staged, error) {
 	if s.fetch == nil {
 		return st, errors.New("files: no fetcher for the contents of storage.files")
 	}
+	noun := "resources"
+	if len(jobs) == 1 {
+		noun = "resource"
+	}
 	err := s.log.LogOp(func() error { return s.fetch.FetchAll(s.ctx, jobs) },
-		"fetching %d resources for storage.files", len(jobs))
+		"fetching %d %s for storage.files", len(jobs), noun)
 	if err == nil {
 		return st, nil
 	}

@@ -11,6 +11,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -234,4 +236,20 @@ func entriesOf(r report.Report, fatal bool) report.Report {
 		}
 	}
 	return out
+}
+
+// ReadFile reads a config file, but at most one byte more than MaxSize, so
+// that a huge file is refused by Parse with a clear message without being
+// read whole. Errors keep the file system's (errors.Is(err, fs.ErrNotExist)).
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return raw, nil
 }

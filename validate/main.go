@@ -101,7 +101,7 @@ func validate(name string, stdin io.Reader) result {
 	if name == "-" {
 		blob, err = io.ReadAll(io.LimitReader(stdin, config.MaxSize+1))
 	} else {
-		blob, err = readFile(name)
+		blob, err = config.ReadFile(name)
 	}
 	if err != nil {
 		return result{name: name, err: fmt.Errorf("couldn't read config: %w", err)}
@@ -113,17 +113,6 @@ func validate(name string, stdin io.Reader) result {
 		res.err = fmt.Errorf("couldn't parse config: %w", err)
 	}
 	return res
-}
-
-// readFile reads at most one byte past config.MaxSize, so a huge file is
-// refused by the parser with a clear message without being read whole.
-func readFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, config.MaxSize+1))
 }
 
 // writeText prints reports as the reference tool does; with several files

@@ -65,7 +65,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -290,7 +289,7 @@ func (s *session) userConfig(ctx context.Context, plat platform.Platform) (src s
 	for _, dir := range []string{s.p.RuntimeConfigDir, s.p.LocalConfigDir, s.p.SystemConfigDir} {
 		path := filepath.Join(dir, "user.ign")
 		checked = append(checked, path)
-		raw, err := readConfigFile(path)
+		raw, err := config.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			s.l.Info("no user config at %s", path)
 			continue
@@ -478,7 +477,7 @@ func (s *session) baseConfig(ctx context.Context, platformName string) (types.Co
 	}
 	var acc types.Config
 	for _, path := range paths {
-		raw, err := readConfigFile(path)
+		raw, err := config.ReadFile(path)
 		if err != nil {
 			return types.Config{}, fmt.Errorf("base config: %w", err)
 		}
@@ -535,21 +534,6 @@ func (s *session) fragments(dirs []string, sub string) ([]string, error) {
 		out = append(out, path)
 	}
 	return out, nil
-}
-
-// readConfigFile reads a config file, up to one byte more than a config may
-// have, so that config.Parse reports a larger one.
-func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, config.MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return raw, nil
 }
 
 // writeFlag creates an empty flag file and its parent dirs.

@@ -11,9 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"sort"
 	"strings"
 
@@ -89,20 +87,10 @@ func fetchFile(_ context.Context, h Host) ([]byte, error) {
 		path = v
 	}
 	h.Log.Info("reading config from file %q", path)
-	f, err := os.Open(path)
+	raw, err := config.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		h.Log.Info("no config file at %q", path)
 		return nil, fmt.Errorf("%w: %s does not exist", ErrNoConfig, path)
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	// One byte more than allowed, so config.Parse sees the excess and
-	// says how large a config may be.
-	raw, err := io.ReadAll(io.LimitReader(f, config.MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return raw, nil
+	return raw, err
 }

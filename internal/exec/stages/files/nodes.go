@@ -174,11 +174,7 @@ func (s *stage) directories() error {
 }
 
 func (s *stage) directory(d *types.Directory) error {
-	n, err := resolve(s.root, d.Path)
-	if err != nil {
-		return err
-	}
-	fi, err := s.existing(n)
+	n, fi, err := s.lookup(d.Path)
 	if err != nil {
 		return err
 	}
@@ -240,11 +236,7 @@ func (s *stage) files(st *staged) error {
 }
 
 func (s *stage) file(f *types.File, st stagedFile) error {
-	n, err := resolve(s.root, f.Path)
-	if err != nil {
-		return err
-	}
-	fi, err := s.existing(n)
+	n, fi, err := s.lookup(f.Path)
 	if err != nil {
 		return err
 	}
@@ -356,11 +348,7 @@ func (s *stage) links() error {
 
 func (s *stage) symlink(l *types.Link) error {
 	target := deref(l.Target)
-	n, err := resolve(s.root, l.Path)
-	if err != nil {
-		return err
-	}
-	fi, err := s.existing(n)
+	n, fi, err := s.lookup(l.Path)
 	if err != nil {
 		return err
 	}
@@ -457,11 +445,7 @@ func (s *stage) hardLink(l *types.Link) (err error) {
 	if tfi.IsDir() {
 		return fmt.Errorf("target %s is a directory, which cannot be hard linked", target)
 	}
-	n, err := resolve(s.root, l.Path)
-	if err != nil {
-		return err
-	}
-	fi, err := s.existing(n)
+	n, fi, err := s.lookup(l.Path)
 	if err != nil {
 		return err
 	}

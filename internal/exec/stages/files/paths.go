@@ -303,3 +303,14 @@ func (s *stage) existing(n node) (fs.FileInfo, error) {
 	}
 	return fi, err
 }
+
+// lookup resolves p inside the root and returns what is there now (nil
+// for nothing): the start of every node operation.
+func (s *stage) lookup(p string) (node, fs.FileInfo, error) {
+	n, err := resolve(s.root, p)
+	if err != nil {
+		return node{}, nil, err
+	}
+	fi, err := s.existing(n)
+	return n, fi, err
+}

@@ -70,11 +70,7 @@ func (s *stage) relabel(name string) {
 // after a shadow-utils command changed them.
 func (s *stage) relabelAccounts() error {
 	for _, p := range accountFiles {
-		n, err := resolve(s.root, p)
-		if err != nil {
-			return err
-		}
-		fi, err := s.existing(n)
+		n, fi, err := s.lookup(p)
 		if err != nil {
 			return err
 		}

@@ -114,11 +114,7 @@ func (s *stage) writeText(p, text string) error {
 
 // mask makes the unit a symlink to /dev/null, replacing a unit file.
 func (s *stage) mask(p string) error {
-	n, err := resolve(s.root, p)
-	if err != nil {
-		return err
-	}
-	fi, err := s.existing(n)
+	n, fi, err := s.lookup(p)
 	if err != nil {
 		return err
 	}

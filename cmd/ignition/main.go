@@ -56,6 +56,7 @@ import (
 
 	"github.com/ignition-go/ignition/config/types"
 	"github.com/ignition-go/ignition/internal/exec"
+	"github.com/ignition-go/ignition/internal/exec/command"
 	"github.com/ignition-go/ignition/internal/exec/stages/files"
 	"github.com/ignition-go/ignition/internal/exec/stages/kargs"
 	"github.com/ignition-go/ignition/internal/exec/stages/mount"
@@ -81,9 +82,7 @@ func main() {
 
 // Runner runs a host command (mount, umount, the kargs helper, the
 // shadow-utils).
-type Runner interface {
-	Run(ctx context.Context, argv []string) error
-}
+type Runner = command.Runner
 
 // hostEnv is what run takes from the host; tests replace parts of it. The
 // zero value is the real host.

@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/ignition-go/ignition/config/types"
+	"github.com/ignition-go/ignition/internal/exec/command"
 	"github.com/ignition-go/ignition/internal/log"
 	"github.com/ignition-go/ignition/internal/resource"
 )
@@ -103,7 +104,7 @@ func Run(ctx context.Context, cfg types.Config, e Env) error {
 		s.log = log.NewWithSink(discard{})
 	}
 	if s.run == nil {
-		s.run = ExecRunner{}
+		s.run = command.Exec{}
 	}
 	if s.own == nil {
 		s.own = SystemOwners{}

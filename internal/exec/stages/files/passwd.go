@@ -1,12 +1,10 @@
 package files
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -15,30 +13,12 @@ import (
 
 	"github.com/ignition-go/ignition/config/types"
 	"github.com/ignition-go/ignition/internal/distro"
+	"github.com/ignition-go/ignition/internal/exec/command"
 )
 
 // Runner runs a host command. The files stage runs the shadow-utils
 // through it, each with --root <target root>.
-type Runner interface {
-	// Run runs argv[0] with the arguments argv[1:].
-	Run(ctx context.Context, argv []string) error
-}
-
-// ExecRunner runs commands with os/exec; a failure's error carries the
-// command's output.
-type ExecRunner struct{}
-
-// Run runs argv and waits for it.
-func (ExecRunner) Run(ctx context.Context, argv []string) error {
-	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
-	if err != nil {
-		if msg := strings.TrimSpace(string(out)); msg != "" {
-			return fmt.Errorf("%s: %w: %s", argv[0], err, msg)
-		}
-		return fmt.Errorf("%s: %w", argv[0], err)
-	}
-	return nil
-}
+type Runner = command.Runner
 
 // lockedPassword is set for a password hash given as "": no password
 // matches it, so the account cannot log in with one (an empty hash would

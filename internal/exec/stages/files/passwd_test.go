@@ -330,15 +330,3 @@ func TestPasswdCommandFails(t *testing.T) {
 		t.Errorf("logs:\n%s", fx.logs.String())
 	}
 }
-
-// TestExecRunner runs real commands: the output of one that fails is in
-// the error.
-func TestExecRunner(t *testing.T) {
-	if err := (ExecRunner{}).Run(context.Background(), []string{"sh", "-c", "exit 0"}); err != nil {
-		t.Fatal(err)
-	}
-	err := ExecRunner{}.Run(context.Background(), []string{"sh", "-c", "echo no such user >&2; exit 6"})
-	if err == nil || err.Error() != "sh: exit status 6: no such user" {
-		t.Errorf("error %v", err)
-	}
-}

@@ -17,15 +17,12 @@ import (
 
 	"github.com/ignition-go/ignition/config/types"
 	"github.com/ignition-go/ignition/internal/distro"
-	"github.com/ignition-go/ignition/internal/exec/stages/files"
+	"github.com/ignition-go/ignition/internal/exec/command"
 	"github.com/ignition-go/ignition/internal/log"
 )
 
 // Runner runs a host command (the kargs helper).
-type Runner interface {
-	// Run runs argv[0] with the arguments argv[1:].
-	Run(ctx context.Context, argv []string) error
-}
+type Runner = command.Runner
 
 // Env is what the kargs stage works with.
 type Env struct {
@@ -64,7 +61,7 @@ func Run(ctx context.Context, cfg types.Config, e Env) error {
 	}
 	run := e.Commands
 	if run == nil {
-		run = files.ExecRunner{}
+		run = command.Exec{}
 	}
 	ka := cfg.KernelArguments
 	err := l.LogOp(func() error { return run.Run(ctx, argv) },

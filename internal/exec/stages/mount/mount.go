@@ -28,15 +28,12 @@ import (
 
 	"github.com/ignition-go/ignition/config/types"
 	"github.com/ignition-go/ignition/internal/distro"
-	"github.com/ignition-go/ignition/internal/exec/stages/files"
+	"github.com/ignition-go/ignition/internal/exec/command"
 	"github.com/ignition-go/ignition/internal/log"
 )
 
 // Runner runs a host command (mount, umount).
-type Runner interface {
-	// Run runs argv[0] with the arguments argv[1:].
-	Run(ctx context.Context, argv []string) error
-}
+type Runner = command.Runner
 
 // Env is what the mount and umount stages work with.
 type Env struct {
@@ -177,7 +174,7 @@ func (e Env) defaults() (Env, error) {
 		return e, errors.New("no target root")
 	}
 	if e.Commands == nil {
-		e.Commands = files.ExecRunner{}
+		e.Commands = command.Exec{}
 	}
 	if e.Log == nil {
 		e.Log = log.NewWithSink(discard{})

@@ -555,7 +555,7 @@ func (a *Acquirer) logger() *log.Logger {
 	if a.Log != nil {
 		return a.Log
 	}
-	return log.NewWithSink(discard{})
+	return log.Discard()
 }
 
 // paths fills in the defaults of a.Paths.
@@ -585,7 +585,3 @@ func (a *Acquirer) paths() Paths {
 }
 
 // discard is a log sink that drops everything.
-type discard struct{}
-
-func (discard) Log(log.Priority, string) error { return nil }
-func (discard) Flush() error                   { return nil }

@@ -362,3 +362,12 @@ func (l *Logger) emit(p Priority, msg string) error {
 func oneLine(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r", ""), "\n", " ")
 }
+
+// Discard returns a Logger that drops everything: the default of stages
+// and libraries whose caller passed no logger.
+func Discard() *Logger { return NewWithSink(discardSink{}) }
+
+type discardSink struct{}
+
+func (discardSink) Log(Priority, string) error { return nil }
+func (discardSink) Flush() error               { return nil }

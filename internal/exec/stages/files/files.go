@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg types.Config, e Env) error {
 		env:   &e,
 	}
 	if s.log == nil {
-		s.log = log.NewWithSink(discard{})
+		s.log = log.Discard()
 	}
 	if s.run == nil {
 		s.run = command.Exec{}
@@ -180,8 +180,3 @@ func deref(s *string) string {
 	}
 	return *s
 }
-
-type discard struct{}
-
-func (discard) Log(log.Priority, string) error { return nil }
-func (discard) Flush() error                   { return nil }

@@ -52,7 +52,7 @@ func Argv(ka types.KernelArguments) []string {
 func Run(ctx context.Context, cfg types.Config, e Env) error {
 	l := e.Log
 	if l == nil {
-		l = log.NewWithSink(discard{})
+		l = log.Discard()
 	}
 	argv := Argv(cfg.KernelArguments)
 	if argv == nil {
@@ -71,8 +71,3 @@ func Run(ctx context.Context, cfg types.Config, e Env) error {
 	}
 	return nil
 }
-
-type discard struct{}
-
-func (discard) Log(log.Priority, string) error { return nil }
-func (discard) Flush() error                   { return nil }

@@ -177,7 +177,7 @@ func (e Env) defaults() (Env, error) {
 		e.Commands = command.Exec{}
 	}
 	if e.Log == nil {
-		e.Log = log.NewWithSink(discard{})
+		e.Log = log.Discard()
 	}
 	return e, nil
 }
@@ -188,8 +188,3 @@ func deref(s *string) string {
 	}
 	return *s
 }
-
-type discard struct{}
-
-func (discard) Log(log.Priority, string) error { return nil }
-func (discard) Flush() error                   { return nil }

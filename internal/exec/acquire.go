@@ -584,4 +584,3 @@ func (a *Acquirer) paths() Paths {
 	return p
 }
 
-// discard is a log sink that drops everything.

@@ -583,4 +583,3 @@ func (a *Acquirer) paths() Paths {
 	}
 	return p
 }
-

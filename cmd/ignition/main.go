@@ -13,9 +13,7 @@
 //	fetch          acquire the config with the network (a no-op if
 //	               fetch-offline wrote the cache)
 //	kargs          run the distribution's kargs helper for kernelArguments
-//	disks          partitions, RAID, LUKS, filesystems: not built yet; it
-//	               fails if the config asks for any of them and succeeds
-//	               with nothing to do otherwise
+//	disks          partitions, RAID, LUKS, filesystems
 //	mount          mount the config's filesystems under -root
 //	files          users, groups, files, directories, links, units under -root
 //	umount         unmount what mount mounted
@@ -57,6 +55,7 @@ import (
 	"github.com/ignition-go/ignition/config/types"
 	"github.com/ignition-go/ignition/internal/exec"
 	"github.com/ignition-go/ignition/internal/exec/command"
+	"github.com/ignition-go/ignition/internal/exec/stages/disks"
 	"github.com/ignition-go/ignition/internal/exec/stages/files"
 	"github.com/ignition-go/ignition/internal/exec/stages/kargs"
 	"github.com/ignition-go/ignition/internal/exec/stages/mount"
@@ -82,7 +81,7 @@ func main() {
 
 // Runner runs a host command (mount, umount, the kargs helper, the
 // shadow-utils).
-type Runner = command.Runner
+type Runner = command.OutputRunner
 
 // hostEnv is what run takes from the host; tests replace parts of it. The
 // zero value is the real host.
@@ -99,6 +98,9 @@ type hostEnv struct {
 	// FetchOptions are the fetch options that come from neither the
 	// command line nor the config (retry back-off).
 	FetchOptions resource.Options
+	// DeviceTimeout bounds the disks stage's wait for each device; 0
+	// means disks.DefaultDeviceTimeout.
+	DeviceTimeout time.Duration
 	// LookPath finds a host command (ignition-apply looks for the
 	// shadow-utils with it); nil means os/exec.LookPath.
 	LookPath func(file string) (string, error)
@@ -190,9 +192,10 @@ func (o *options) check(rest []string) error {
 
 // stageRun is one run of one stage.
 type stageRun struct {
-	o options
-	h hostEnv
-	l *log.Logger
+	o  options
+	h  hostEnv
+	l  *log.Logger
+	st *state // read at the start of the run
 }
 
 func (s *stageRun) run(ctx context.Context) error {
@@ -200,6 +203,7 @@ func (s *stageRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.st = &st
 	switch s.o.stage {
 	case "fetch-offline", "fetch":
 		err = s.fetch(ctx, s.o.stage == "fetch-offline", &st)
@@ -213,7 +217,7 @@ func (s *stageRun) run(ctx context.Context) error {
 		case "kargs":
 			err = kargs.Run(ctx, cfg, kargs.Env{Commands: s.h.Commands, Log: s.l})
 		case "disks":
-			err = s.disks(cfg)
+			err = s.disks(ctx, cfg, &st)
 		case "mount":
 			err = mount.Mount(ctx, cfg, s.mountEnv())
 		case "umount":
@@ -261,55 +265,25 @@ func (s *stageRun) fetch(ctx context.Context, offline bool, st *state) error {
 	return nil
 }
 
-// disks succeeds when the config asks nothing of the disks stage, which
-// is not built yet, and fails saying what it asks otherwise.
-func (s *stageRun) disks(cfg types.Config) error {
-	st := &cfg.Storage
-	var wants []string
-	count := func(n int, what string) {
-		if n > 0 {
-			wants = append(wants, fmt.Sprintf("%d %s", n, what))
-		}
+// disks runs the disks stage and records the device aliases it resolved
+// for the mount stage.
+func (s *stageRun) disks(ctx context.Context, cfg types.Config, st *state) error {
+	asm := &configs.Assembler{Options: s.h.FetchOptions}
+	f, err := asm.Fetcher(ctx, cfg)
+	if err != nil {
+		return err
 	}
-	count(len(st.Disks), "storage.disks")
-	count(len(st.Raid), "storage.raid")
-	count(len(st.Luks), "storage.luks")
-	n := 0
-	for _, f := range st.Filesystems {
-		if needsFormatting(f) {
-			n++
-		}
+	res, err := disks.Run(ctx, cfg, disks.Env{Commands: s.h.Commands, Log: s.l, Fetcher: f, DeviceTimeout: s.h.DeviceTimeout})
+	if len(res.Devices) > 0 {
+		// Kept even when the stage failed: the emergency shell's user may
+		// want to know which device an alias meant.
+		st.Devices = res.Devices
 	}
-	count(n, "storage.filesystems to create or wipe")
-	if len(wants) > 0 {
-		return fmt.Errorf("the disks stage is not built yet, and the config has %s", strings.Join(wants, ", "))
-	}
-	s.l.Info("nothing to do")
-	return nil
-}
-
-// needsFormatting says whether the disks stage would have to look at (and
-// possibly create or wipe) a filesystem: any with a format, unless it is
-// virtiofs (a host share, nothing to create) or "none" without
-// wipeFilesystem (nothing to create or wipe). Without probing the device
-// it cannot be known that an existing filesystem already matches, so
-// such a config is not claimed to be handled.
-func needsFormatting(f types.Filesystem) bool {
-	format := ""
-	if f.Format != nil {
-		format = *f.Format
-	}
-	switch format {
-	case "", "virtiofs":
-		return false
-	case "none":
-		return f.WipeFilesystem != nil && *f.WipeFilesystem
-	}
-	return true
+	return err
 }
 
 func (s *stageRun) mountEnv() mount.Env {
-	return mount.Env{Root: s.o.root, Commands: s.h.Commands, Log: s.l}
+	return mount.Env{Root: s.o.root, Commands: s.h.Commands, Log: s.l, Devices: s.st.Devices}
 }
 
 func (s *stageRun) files(ctx context.Context, cfg types.Config, userConfig bool) error {
@@ -342,6 +316,9 @@ type state struct {
 	// UserConfigProvided is set when the fetch stage that assembled the
 	// config found a user config.
 	UserConfigProvided bool `json:"userConfigProvided"`
+	// Devices maps the device aliases the disks stage resolved to the
+	// devices they meant, for the mount stage.
+	Devices map[string]string `json:"devices,omitempty"`
 }
 
 // readState reads the state file; a missing one is the zero state.

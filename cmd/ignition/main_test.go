@@ -90,9 +90,10 @@ func (m *machine) host() hostEnv {
 			v, ok := m.env[k]
 			return v, ok
 		},
-		Commands:     m.cmds,
-		BootIDFile:   filepath.Join(m.dir, "boot_id"),
-		FetchOptions: resource.Options{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Total: 10 * time.Second},
+		Commands:      m.cmds,
+		DeviceTimeout: 100 * time.Millisecond,
+		BootIDFile:    filepath.Join(m.dir, "boot_id"),
+		FetchOptions:  resource.Options{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Total: 10 * time.Second},
 	}
 	if os.Geteuid() != 0 {
 		h.Owners = noOwners{}
@@ -130,6 +131,10 @@ type recorder struct{ argv [][]string }
 func (r *recorder) Run(_ context.Context, argv []string) error {
 	r.argv = append(r.argv, argv)
 	return nil
+}
+
+func (r *recorder) Output(ctx context.Context, argv []string) ([]byte, error) {
+	return nil, r.Run(ctx, argv)
 }
 
 // noOwners stands in for chown when the tests are not run as root.
@@ -392,10 +397,13 @@ func TestDisks(t *testing.T) {
 	}{
 		{"nothing", `{"files": [{"path": "/etc/x"}]}`, true, ""},
 		{"mount only", `{"filesystems": [{"device": "share", "format": "virtiofs", "path": "/srv"}]}`, true, ""},
-		{"disks", `{"disks": [{"device": "/dev/vda", "wipeTable": true}]}`, false, "1 storage.disks"},
-		{"raid", `{"raid": [{"name": "md0", "level": "raid1", "devices": ["/dev/vdb", "/dev/vdc"]}]}`, false, "1 storage.raid"},
-		{"luks", `{"luks": [{"name": "data", "device": "/dev/vdb"}]}`, false, "1 storage.luks"},
-		{"filesystem", `{"filesystems": [{"device": "/dev/vdb", "format": "ext4", "path": "/var"}]}`, false, "1 storage.filesystems to create or wipe"},
+		// A device that never appears fails the stage naming the entry;
+		// the tests wait 100ms (DeviceTimeout in newMachine).
+		{"disks", `{"disks": [{"device": "/dev/no-such-vda", "wipeTable": true}]}`, false, "storage.disks.0: device /dev/no-such-vda did not appear within 100ms"},
+		{"raid", `{"raid": [{"name": "md0", "level": "raid1", "devices": ["/dev/no-such-vdb", "/dev/no-such-vdc"]}]}`, false, "storage.raid.0 (md0): device /dev/no-such-vdb did not appear"},
+		{"luks", `{"luks": [{"name": "data", "device": "/dev/no-such-vdb"}]}`, false, "storage.luks.0 (data): device /dev/no-such-vdb did not appear"},
+		{"filesystem", `{"filesystems": [{"device": "/dev/no-such-vdb", "format": "ext4", "path": "/var"}]}`, false, "storage.filesystems.0: device /dev/no-such-vdb did not appear"},
+		{"not a block device", `{"filesystems": [{"device": "/dev/null", "format": "ext4", "path": "/var"}]}`, false, "storage.filesystems.0: device /dev/null did not appear within 100ms: /dev/null is not a block device"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMachine(t)
@@ -412,7 +420,7 @@ func TestDisks(t *testing.T) {
 				return
 			}
 			f := failedLines(stdout)
-			if code != 1 || len(f) != 1 || !strings.Contains(f[0], "Ignition failed: disks: the disks stage is not built yet") || !strings.Contains(f[0], tc.mention) {
+			if code != 1 || len(f) != 1 || !strings.Contains(f[0], "Ignition failed: disks: "+tc.mention) {
 				t.Errorf("exit %d\n%s", code, stdout)
 			}
 		})

@@ -3,8 +3,6 @@
 // can retarget it with
 //
 //	LDFLAGS='-X github.com/ignition-go/ignition/internal/distro.systemConfigDir=/etc/ignition' ./build
-//
-// Later stages add their commands (sgdisk, mkfs.*, mdadm, cryptsetup, …) here.
 package distro
 
 var (
@@ -29,6 +27,29 @@ var (
 	// kargsHelperCmd updates the kernel command line (kargs stage); see
 	// the Kernel Arguments section of Ignition's distributor notes.
 	kargsHelperCmd = "ignition-kargs-helper"
+
+	// The disks stage's tools.
+	sgdiskCmd     = "sgdisk"
+	partxCmd      = "partx"
+	udevadmCmd    = "udevadm"
+	blkidCmd      = "blkid"
+	wipefsCmd     = "wipefs"
+	mdadmCmd      = "mdadm"
+	cryptsetupCmd = "cryptsetup"
+	clevisCmd     = "clevis"
+	mkfsExt4Cmd   = "mkfs.ext4"
+	mkfsXfsCmd    = "mkfs.xfs"
+	mkfsBtrfsCmd  = "mkfs.btrfs"
+	mkfsVfatCmd   = "mkfs.vfat"
+	mkswapCmd     = "mkswap"
+
+	// luksKeyDir keeps the LUKS keys the disks stage generated until the
+	// files stage writes them to luksTargetKeyDir in the target: a host
+	// path on a tmpfs, never on disk.
+	luksKeyDir = "/run/ignition/luks-keys"
+	// luksTargetKeyDir is where LUKS key files go in the target root
+	// (/etc/luks/<name>), named by /etc/crypttab.
+	luksTargetKeyDir = "/etc/luks"
 
 	// resultFile is the provisioning report, a path in the target root.
 	resultFile = "/etc/.ignition-result.json"
@@ -95,3 +116,52 @@ func ResultFile() string { return resultFile }
 // target root) in systemd's relabel-extra.d, which PID 1 reads after the
 // switch to the real root.
 func RelabelFile() string { return relabelFile }
+
+// SgdiskCmd writes GPT partition tables.
+func SgdiskCmd() string { return sgdiskCmd }
+
+// PartxCmd tells the kernel about changed partitions.
+func PartxCmd() string { return partxCmd }
+
+// UdevadmCmd waits for udev (settle) where udev runs.
+func UdevadmCmd() string { return udevadmCmd }
+
+// BlkidCmd reads what a device holds (filesystem type, label, UUID) and
+// finds devices by tag.
+func BlkidCmd() string { return blkidCmd }
+
+// WipefsCmd erases filesystem and RAID signatures.
+func WipefsCmd() string { return wipefsCmd }
+
+// MdadmCmd creates md RAID arrays.
+func MdadmCmd() string { return mdadmCmd }
+
+// CryptsetupCmd creates and opens LUKS2 volumes.
+func CryptsetupCmd() string { return cryptsetupCmd }
+
+// ClevisCmd binds LUKS volumes to Tang, TPM2 or custom pins.
+func ClevisCmd() string { return clevisCmd }
+
+// MkfsExt4Cmd, MkfsXfsCmd, MkfsBtrfsCmd, MkfsVfatCmd and MkswapCmd create
+// filesystems (and swap).
+func MkfsExt4Cmd() string { return mkfsExt4Cmd }
+
+// MkfsXfsCmd creates xfs filesystems.
+func MkfsXfsCmd() string { return mkfsXfsCmd }
+
+// MkfsBtrfsCmd creates btrfs filesystems.
+func MkfsBtrfsCmd() string { return mkfsBtrfsCmd }
+
+// MkfsVfatCmd creates vfat filesystems.
+func MkfsVfatCmd() string { return mkfsVfatCmd }
+
+// MkswapCmd creates swap areas.
+func MkswapCmd() string { return mkswapCmd }
+
+// LuksKeyDir is the host directory (a tmpfs) where the disks stage keeps
+// the LUKS keys it generated, for the files stage.
+func LuksKeyDir() string { return luksKeyDir }
+
+// LuksTargetKeyDir is the directory in the target root for LUKS key
+// files named by /etc/crypttab.
+func LuksTargetKeyDir() string { return luksTargetKeyDir }

@@ -44,6 +44,10 @@ type Env struct {
 	// Log receives [started]/[finished]/[failed] for every operation; nil
 	// discards.
 	Log *log.Logger
+	// Devices maps device aliases to the devices the disks stage found
+	// they meant; a filesystem whose device is listed is mounted from
+	// the real device, so that mount needs no udev-made links.
+	Devices map[string]string
 }
 
 // target is one filesystem to mount.
@@ -109,7 +113,11 @@ func Mount(ctx context.Context, cfg types.Config, e Env) error {
 		if len(t.fs.MountOptions) > 0 {
 			argv = append(argv, "-o", strings.Join(t.fs.MountOptions, ","))
 		}
-		argv = append(argv, t.fs.Device, mountpoint)
+		dev := t.fs.Device
+		if real, ok := e.Devices[dev]; ok {
+			dev = real
+		}
+		argv = append(argv, dev, mountpoint)
 		err := e.Log.LogOp(func() error {
 			if err := mkdirAll(e.Root, t.path); err != nil {
 				return fmt.Errorf("creating the mount point: %w", err)

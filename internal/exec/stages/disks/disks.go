@@ -25,7 +25,6 @@ package disks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -224,6 +223,7 @@ func (s *stage) device(ctx context.Context, path string) (string, error) {
 	if real, ok := s.devices[path]; ok {
 		return real, nil
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.e.DeviceTimeout)
 	defer cancel()
 	delay := 50 * time.Millisecond
@@ -240,10 +240,10 @@ func (s *stage) device(ctx context.Context, path string) (string, error) {
 		last = err
 		select {
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return "", fmt.Errorf("device %s did not appear within %v: %w", path, s.e.DeviceTimeout, last)
+			if err := parent.Err(); err != nil {
+				return "", fmt.Errorf("waiting for device %s: %w", path, err)
 			}
-			return "", ctx.Err()
+			return "", fmt.Errorf("device %s did not appear within %v: %w", path, s.e.DeviceTimeout, last)
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, time.Second)

@@ -300,6 +300,18 @@ type scenario struct {
 	// cause goes on). want is checked too.
 	failStage string
 	failMsg   []string
+
+	// scratch are the sizes in MiB of the scenario's scratch disks:
+	// empty sparse images on loop devices, {{.D0}} … {{.D3}} in the
+	// config (and $D0 … $D3 in setup).
+	scratch []int
+	// setup is a shell script (set -e) that prepares the scratch disks
+	// before the stages run: old partitions, filesystems, files. The
+	// shell function sync_parts DEV tells the kernel about DEV's table.
+	setup string
+	// disks are checked on the scratch disks after the stages, success
+	// or not.
+	disks []diskExpect
 }
 
 // expect is one check on the provisioned root (mounted read-only at root).
@@ -469,8 +481,9 @@ func gz(s string) []byte {
 
 var templateFuncs = template.FuncMap{"sha512": sha512Of, "dataurl": dataURL}
 
-// servers are what a config template can refer to: {{.URL}}, {{.TFTP}}.
-type servers struct{ URL, TFTP string }
+// servers are what a config template can refer to: {{.URL}}, {{.TFTP}},
+// and the scratch disks' devices {{.D0}} … {{.D3}}.
+type servers struct{ URL, TFTP, D0, D1, D2, D3 string }
 
 // render fills in a config template.
 func render(t *testing.T, name, text string, srv servers) []byte {
@@ -521,6 +534,13 @@ func provision(t *testing.T, sc scenario) {
 	urls := servers{URL: srv.URL}
 	if sc.tftp != nil {
 		urls.TFTP = startTFTP(t, sc.tftp, sc.tftpSized)
+	}
+	scratch := newScratchDisks(t, sc.scratch, sc.setup)
+	if len(scratch) > 4 {
+		t.Fatal("at most 4 scratch disks")
+	}
+	for i, d := range scratch {
+		*[]*string{&urls.D0, &urls.D1, &urls.D2, &urls.D3}[i] = d.loop
 	}
 
 	// Host side: config, config dirs, cache, state, stub log.
@@ -600,6 +620,9 @@ func provision(t *testing.T, sc scenario) {
 		}
 	}
 	checkCommands(t, sc, stubLog, sysroot)
+	for _, e := range sc.disks {
+		e.check(t, scratch)
+	}
 
 	// Off the disk: unmount, mount again read-only elsewhere, check.
 	unmount()

@@ -25,6 +25,7 @@ package disks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -230,6 +231,10 @@ func (s *stage) device(ctx context.Context, path string) (string, error) {
 	var last error
 	for {
 		real, err := s.resolve(ctx, path)
+		var notBlock notBlockError
+		if errors.As(err, &notBlock) {
+			return "", err // it will not turn into one
+		}
 		if err == nil {
 			if real != path {
 				s.devices[path] = real
@@ -268,7 +273,7 @@ func (s *stage) resolve(ctx context.Context, path string) (string, error) {
 			return "", err
 		}
 		if fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0 {
-			return "", fmt.Errorf("%s is not a block device", real)
+			return "", notBlockError(real)
 		}
 		return real, nil
 	}
@@ -293,6 +298,12 @@ func (s *stage) resolve(ctx context.Context, path string) (string, error) {
 	}
 	return "", fmt.Errorf("%s=%s names %d devices (%s): the alias is ambiguous", tag, value, len(devs), strings.Join(devs, ", "))
 }
+
+// notBlockError says that a device path names something that exists but
+// is not a block device.
+type notBlockError string
+
+func (e notBlockError) Error() string { return string(e) + " is not a block device" }
 
 // unescapeUdev undoes udev's \xNN escaping of link names.
 func unescapeUdev(name string) string {

@@ -14,21 +14,31 @@ all: build
 build:
 	./build
 
-## demo: build, then validate every example config, printing each report.
+## demo: build, validate every example config, then provision a scratch
+## disk image from examples/demo.ign through every stage (as root; without
+## root it falls back to ignition-apply into a temporary directory).
 demo: build
 	@./examples/demo.sh
 
 ## test: lint, every unit test, then each fuzz target briefly.
 test: host-tools lint unit fuzz
 
-# Host tools the blackbox tests drive (as root: loop devices, GPT, mkfs).
+# Host tools the disks stage and the blackbox and VM tests drive (as root:
+# loop devices, GPT, mkfs, md, LUKS, Clevis, QEMU with Debian's kernel).
 # Installed with apt-get when missing and we are root; otherwise those
-# tests skip and say why.
-HOST_TOOLS := sgdisk:gdisk partx:util-linux losetup:mount mkfs.ext4:e2fsprogs
+# tests skip and say why. Each entry is command:package.
+HOST_TOOLS := sgdisk:gdisk partx:util-linux losetup:mount blkid:util-linux wipefs:util-linux \
+	mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs mkfs.btrfs:btrfs-progs mkfs.vfat:dosfstools \
+	mdadm:mdadm cryptsetup:cryptsetup-bin clevis:clevis clevis-luks-bind:clevis-luks \
+	clevis-encrypt-tpm2:clevis-tpm2 /usr/libexec/tangd:tang socat:socat swtpm:swtpm \
+	swtpm_setup:swtpm-tools qemu-system-x86_64:qemu-system-x86 busybox:busybox-static cpio:cpio \
+	useradd:passwd /boot/vmlinuz-*:linux-image-amd64
 host-tools:
-	@missing=""; for t in $(HOST_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	@missing=""; for t in $(HOST_TOOLS); do c=$${t%%:*}; \
+		{ ls $$c >/dev/null 2>&1 || command -v "$$c" >/dev/null; } || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		echo "installing:$$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	elif [ -n "$$missing" ]; then echo "missing host tools (their tests will skip):$$missing"; fi
 
 unit:

@@ -5,6 +5,11 @@ package disks
 // and recorded for the files stage, which writes /etc/crypttab and
 // copies the key files into the target.
 //
+// Every volume is formatted with a key file: the config's, or a random
+// one. A volume bound with Clevis keeps that key's slot (a recovery key
+// when the config gave it), but the files stage leaves the key out of the
+// target: Clevis unlocks it.
+//
 // Volumes are made one after another: luksFormat's key derivation
 // (argon2) takes up to a second and up to 1 GiB of memory each, which a
 // small initramfs machine cannot afford several times at once.
@@ -86,7 +91,7 @@ func (s *stage) luksVolume(ctx context.Context, j luksJob, dir string) error {
 	if deref(l.Cex.Enabled) && s.arch() != "s390x" {
 		return errors.New("cex needs IBM Crypto Express, which only s390x has")
 	}
-	// Checked first, so that a config clevis cannot bind fails before
+	// Checked first: a Clevis config that cannot be bound fails before
 	// the device is touched.
 	bind, err := clevisArgs(l.Clevis)
 	if err != nil {
@@ -103,7 +108,7 @@ func (s *stage) luksVolume(ctx context.Context, j luksJob, dir string) error {
 	}
 	reuse := false
 	switch {
-	case found.empty():
+	case found.nothing:
 	case deref(l.WipeVolume):
 		err := s.log.LogOp(func() error {
 			return s.cmd.Run(ctx, []string{distro.WipefsCmd(), "-a", j.device})
@@ -213,8 +218,6 @@ type luksFound struct {
 	ambiguous                        bool   // more than one signature
 	nothing                          bool
 }
-
-func (f luksFound) empty() bool { return f.nothing }
 
 // String describes what was found, for messages.
 func (f luksFound) String() string {

@@ -59,6 +59,10 @@
 // provider's metadata service) it writes the neednet flag file and returns
 // ErrNeedNet, and the fetch stage runs again with the network up. A stage
 // that finds the cache already written uses it instead of fetching again.
+// A config fetch-offline could assemble whole still needs the network if
+// a later stage fetches or binds over it (remote file contents or LUKS
+// keys, Tang without an advertisement, a custom Clevis pin that says so):
+// then both the cache and the neednet flag are written.
 package exec
 
 import (
@@ -190,7 +194,57 @@ func (a *Acquirer) Fetch(ctx context.Context, offline bool) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
+	if offline {
+		// The config is whole, so the fetch stage has nothing left to do,
+		// but a later stage may still need the network: the flag has the
+		// initramfs bring it up.
+		if why := laterStagesNeedNet(cfg); why != "" {
+			if err := writeFlag(p.NeedNet); err != nil {
+				return Outcome{}, fmt.Errorf("%s needs the network, and signalling it failed: %w", why, err)
+			}
+			l.Info("%s needs the network; wrote %s", why, p.NeedNet)
+		}
+	}
 	return Outcome{Config: cfg, UserConfigProvided: found}, nil
+}
+
+// laterStagesNeedNet says which part of an assembled config needs the
+// network in the stages after the fetch stages, or "" if none does: a
+// file or LUKS key fetched from anything but a data URL, a Tang server
+// whose advertisement binding has to fetch (none in the config), or a
+// custom Clevis pin that says it needs the network.
+func laterStagesNeedNet(cfg types.Config) string {
+	remote := func(src *string) bool {
+		s := ""
+		if src != nil {
+			s = *src
+		}
+		return s != "" && !(len(s) >= 5 && strings.EqualFold(s[:5], "data:"))
+	}
+	for i, f := range cfg.Storage.Files {
+		if remote(f.Contents.Source) {
+			return fmt.Sprintf("storage.files.%d (%s): fetching %s", i, f.Path, resource.Redact(*f.Contents.Source))
+		}
+		for j, a := range f.Append {
+			if remote(a.Source) {
+				return fmt.Sprintf("storage.files.%d (%s): append.%d: fetching %s", i, f.Path, j, resource.Redact(*a.Source))
+			}
+		}
+	}
+	for i, l := range cfg.Storage.Luks {
+		if remote(l.KeyFile.Source) {
+			return fmt.Sprintf("storage.luks.%d (%s): fetching the key file from %s", i, l.Name, resource.Redact(*l.KeyFile.Source))
+		}
+		for j, t := range l.Clevis.Tang {
+			if t.Advertisement == nil || *t.Advertisement == "" {
+				return fmt.Sprintf("storage.luks.%d (%s): clevis.tang.%d (%s) has no advertisement, which binding fetches", i, l.Name, j, t.URL)
+			}
+		}
+		if c := l.Clevis.Custom.NeedsNetwork; c != nil && *c {
+			return fmt.Sprintf("storage.luks.%d (%s): clevis.custom.needsNetwork", i, l.Name)
+		}
+	}
+	return ""
 }
 
 // Acquire assembles the config from the base configs and the user config

@@ -15,7 +15,8 @@
 //     go to ~/.ssh/authorized_keys.d/ignition. This comes before the nodes
 //     so that files can be owned by the users the config creates.
 //  3. storage: directories, then files, then symbolic links, then hard
-//     links, each kind in config order.
+//     links, each kind in config order; then /etc/crypttab and the key
+//     files for storage.luks (crypttab.go).
 //  4. systemd: units, drop-ins, masks, and the preset file.
 //  5. The provisioning report, /etc/.ignition-result.json.
 //  6. When the target uses SELinux, the list of paths to relabel (see
@@ -81,6 +82,10 @@ type Env struct {
 	// read by systemd at the boot that runs Ignition, which a pre-baked
 	// directory root does not have); a warning says relabeling is needed.
 	SkipRelabel bool
+	// LuksKeyDir is the host directory where the disks stage kept the
+	// LUKS keys and beside which it recorded its volumes; empty means
+	// distro.LuksKeyDir().
+	LuksKeyDir string
 }
 
 // Run applies cfg's storage nodes, users and groups, and systemd units to
@@ -120,6 +125,7 @@ func Run(ctx context.Context, cfg types.Config, e Env) error {
 		s.directories,
 		func() error { return s.files(staged) },
 		s.links,
+		s.crypttab,
 		s.units,
 		s.result,
 		s.writeRelabels,

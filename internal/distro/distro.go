@@ -42,6 +42,7 @@ var (
 	mkfsBtrfsCmd  = "mkfs.btrfs"
 	mkfsVfatCmd   = "mkfs.vfat"
 	mkswapCmd     = "mkswap"
+	zkeyCmd       = "zkey" // s390-tools: IBM Crypto Express secure keys
 
 	// luksKeyDir keeps the LUKS keys the disks stage generated until the
 	// files stage writes them to luksTargetKeyDir in the target: a host
@@ -165,3 +166,7 @@ func LuksKeyDir() string { return luksKeyDir }
 // LuksTargetKeyDir is the directory in the target root for LUKS key
 // files named by /etc/crypttab.
 func LuksTargetKeyDir() string { return luksTargetKeyDir }
+
+// ZkeyCmd generates IBM Crypto Express secure keys for cex LUKS volumes
+// (s390x only).
+func ZkeyCmd() string { return zkeyCmd }

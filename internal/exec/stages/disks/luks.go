@@ -44,10 +44,6 @@ const (
 	luksGeneratedKeyBytes = 32
 )
 
-// zkeyCmd generates IBM Crypto Express secure keys (s390-tools). It
-// belongs with the other tool names in internal/distro.
-var zkeyCmd = "zkey"
-
 // createLuks creates (or reuses) and opens the LUKS volumes.
 func (s *stage) createLuks(ctx context.Context, jobs []luksJob) error {
 	if len(jobs) == 0 {
@@ -318,7 +314,7 @@ func (s *stage) luksFormat(ctx context.Context, j luksJob, keyPath string) error
 // card's master key. The key slot (our key file) then only wraps it.
 func (s *stage) cexArgs(ctx context.Context, dir string) ([]string, error) {
 	secure := filepath.Join(dir, "secure.key")
-	err := s.cmd.Run(ctx, []string{zkeyCmd, "generate", secure, "--xts", "--keybits", "256"})
+	err := s.cmd.Run(ctx, []string{distro.ZkeyCmd(), "generate", secure, "--xts", "--keybits", "256"})
 	if err != nil {
 		return nil, fmt.Errorf("generating a Crypto Express secure key: %w", err)
 	}

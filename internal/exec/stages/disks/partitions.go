@@ -95,6 +95,15 @@ type request struct {
 	largestFirstSeen bool
 }
 
+// String names the partition in messages: by number, and for number 0
+// also by label, since the number is one planDisk chose.
+func (r *request) String() string {
+	if r.p.Number == 0 {
+		return fmt.Sprintf("partition %d (%q, number 0)", r.number, deref(r.p.Label))
+	}
+	return "partition " + itoa(r.number)
+}
+
 // planDisk reads dev's partition table and works out the changes d asks
 // for, failing (without writing anything) when they are not allowed.
 func (s *stage) planDisk(ctx context.Context, entry string, d types.Disk, dev string) (*diskPlan, error) {
@@ -120,7 +129,7 @@ func (s *stage) planDisk(ctx context.Context, entry string, d types.Disk, dev st
 	maxNumber := gptDefaultEntries
 	if wipeTable {
 		current = nil
-		s.log.Info("%s: wiping the partition table", dev)
+		s.log.Info("%s: wipe the partition table", dev)
 	} else if t.found {
 		maxNumber = int(t.numEntries)
 	}
@@ -129,8 +138,36 @@ func (s *stage) planDisk(ctx context.Context, entry string, d types.Disk, dev st
 	if err != nil {
 		return nil, err
 	}
+	if len(reqs) > 0 {
+		if err := s.pretend(ctx, dev, wipeTable, reqs); err != nil {
+			return nil, err
+		}
+	}
 
-	// Deletions first: the space they free is there for what follows.
+	// Judge every partition against where sgdisk put it.
+	for _, r := range reqs {
+		step, err := judge(r, t.sectorSize)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r, err)
+		}
+		if step != nil {
+			p.steps = append(p.steps, *step)
+		}
+	}
+	// Deletions go first in the write too.
+	slices.SortStableFunc(p.steps, func(a, b partStep) int {
+		return boolCmp(a.kind != stepDelete, b.kind != stepDelete)
+	})
+	for _, st := range p.steps {
+		s.log.Info("%s: %s", dev, describe(st, t.sectorSize))
+	}
+	p.plan(wipeTable, current)
+	return p, nil
+}
+
+// pretend has sgdisk --pretend lay out reqs, and notes in each where it
+// goes (and, for one filling the largest free block, where that was).
+func (s *stage) pretend(ctx context.Context, dev string, wipeTable bool, reqs []*request) error {
 	var pretend []string
 	if wipeTable {
 		// --zap-all does nothing in memory under --pretend; --clear does.
@@ -143,12 +180,13 @@ func (s *stage) planDisk(ctx context.Context, entry string, d types.Disk, dev st
 		// sgdisk moves it to the end of the disk only if asked.
 		pretend = append(pretend, "--move-second-header")
 	}
+	// Deletions first: the space they free is there for what follows.
 	for _, r := range reqs {
 		if r.shouldExist || !r.exists {
 			continue
 		}
 		if !r.wipe {
-			return nil, fmt.Errorf("partition %d: it exists and shouldExist is false, but wipePartitionEntry is false, so it may not be deleted", r.number)
+			return fmt.Errorf("%s: it exists and shouldExist is false, but wipePartitionEntry is false, so it may not be deleted", r)
 		}
 		pretend = append(pretend, "--delete="+itoa(r.number))
 	}
@@ -186,33 +224,14 @@ func (s *stage) planDisk(ctx context.Context, entry string, d types.Disk, dev st
 	out, err := s.cmd.Output(ctx, argv)
 	if err != nil {
 		if why := outsideLargest(out, reqs); why != nil {
-			return nil, why
+			return why
 		}
-		return nil, fmt.Errorf("sgdisk cannot lay the partitions out: %w", err)
+		return fmt.Errorf("sgdisk cannot lay the partitions out: %w", err)
 	}
 	if err := readPretend(out, reqs); err != nil {
-		return nil, fmt.Errorf("reading sgdisk --pretend: %w", err)
+		return fmt.Errorf("reading sgdisk --pretend: %w", err)
 	}
-
-	// Judge every partition against where sgdisk put it.
-	for _, r := range reqs {
-		step, err := judge(r, t.sectorSize)
-		if err != nil {
-			return nil, fmt.Errorf("partition %d: %w", r.number, err)
-		}
-		if step != nil {
-			p.steps = append(p.steps, *step)
-		}
-	}
-	// Deletions go first in the write too.
-	slices.SortStableFunc(p.steps, func(a, b partStep) int {
-		return boolCmp(a.kind != stepDelete, b.kind != stepDelete)
-	})
-	for _, st := range p.steps {
-		s.log.Info("%s: %s", dev, describe(st, t.sectorSize))
-	}
-	p.plan(wipeTable, current)
-	return p, nil
+	return nil
 }
 
 // requests pairs each configured partition with its current entry and
@@ -247,7 +266,7 @@ func requests(parts []types.Partition, current []gptEntry, maxNumber int, sector
 			r.number = n
 		}
 		if r.shouldExist && r.number > maxNumber {
-			return nil, fmt.Errorf("partition %d: the table has room for %d partitions", r.number, maxNumber)
+			return nil, fmt.Errorf("%s: the table has room for %d partitions", r, maxNumber)
 		}
 		if p.Number != 0 {
 			for _, e := range current {
@@ -258,7 +277,7 @@ func requests(parts []types.Partition, current []gptEntry, maxNumber int, sector
 		}
 		start, size := deref(p.StartMiB), deref(p.SizeMiB)
 		if start < 0 || size < 0 {
-			return nil, fmt.Errorf("partition %d: startMiB and sizeMiB may not be negative", r.number)
+			return nil, fmt.Errorf("%s: startMiB and sizeMiB may not be negative", r)
 		}
 		r.wantStart = uint64(start) * mib
 		r.wantSize = uint64(size) * mib
@@ -355,7 +374,7 @@ func readPretend(out []byte, reqs []*request) error {
 		info := infos[0]
 		infos = infos[1:]
 		if !info.gotLast || info.last < info.first {
-			return fmt.Errorf("partition %d: no valid extent", r.number)
+			return fmt.Errorf("%s: no valid extent", r)
 		}
 		r.start, r.end = info.first, info.last
 	}
@@ -379,7 +398,7 @@ func outsideLargest(out []byte, reqs []*request) error {
 		first, last := numbers[0], numbers[1]
 		numbers = numbers[2:]
 		if r.wantStart != 0 && (r.wantStart < first || r.wantStart > last) {
-			return fmt.Errorf("partition %d: %w", r.number, fillError(first, last, r.wantStart))
+			return fmt.Errorf("%s: %w", r, fillError(first, last, r.wantStart))
 		}
 	}
 	return nil
@@ -645,7 +664,7 @@ func (s *stage) tellKernel(ctx context.Context, p *diskPlan) error {
 		s.log.Info("%s: telling the kernel: remove %v, resize %v, add %v", p.device, remove, slices.Concat(shrink, grow), add)
 	}
 	partx := func(op string, n int) error {
-		return s.cmd.Run(ctx, []string{distro.PartxCmd(), op, "--nr", itoa(n), p.device})
+		return s.partx(ctx, p.device, op, n)
 	}
 	for _, n := range remove {
 		if err := partx("--delete", n); err != nil {
@@ -687,13 +706,44 @@ func (s *stage) tellKernel(ctx context.Context, p *diskPlan) error {
 	return nil
 }
 
+// partxRetry bounds how long a failing partx is tried again.
+const partxRetry = 10 * time.Second
+
+// partx runs partx op --nr n disk, trying again for a while when it
+// fails: the kernel refuses (EBUSY) to remove a partition that anything
+// has open, and udev's or another program's blkid probing a new device
+// holds it open for a moment. partx does not say why it failed.
+func (s *stage) partx(ctx context.Context, disk, op string, n int) error {
+	ctx, cancel := context.WithTimeout(ctx, min(s.deviceTimeout(), partxRetry))
+	defer cancel()
+	delay := 50 * time.Millisecond
+	for {
+		err := s.cmd.Run(ctx, []string{distro.PartxCmd(), op, "--nr", itoa(n), disk})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// deviceTimeout is s.e.DeviceTimeout, or its default when the stage was
+// built without Run.
+func (s *stage) deviceTimeout() time.Duration {
+	if s.e.DeviceTimeout <= 0 {
+		return DefaultDeviceTimeout
+	}
+	return s.e.DeviceTimeout
+}
+
 // waitPartition waits until the kernel has partition n of disk where the
 // table has it and its device node exists.
 func (s *stage) waitPartition(ctx context.Context, disk string, n int, want kernelPart) error {
-	timeout := s.e.DeviceTimeout
-	if timeout <= 0 {
-		timeout = DefaultDeviceTimeout
-	}
+	timeout := s.deviceTimeout()
 	node := partitionNode(disk, n)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

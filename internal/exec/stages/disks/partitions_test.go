@@ -32,6 +32,7 @@ type partsRunner struct {
 	calls  [][]string
 	kernel map[int]kernelPart // the fake kernel's partitions of the image
 	noAdd  bool               // partx --add does nothing (a kernel that never shows them)
+	busy   int                // how many partx --delete fail first, as if the partition were open
 }
 
 func (r *partsRunner) Run(ctx context.Context, argv []string) error {
@@ -70,6 +71,10 @@ func (r *partsRunner) partx(argv []string) error {
 		r.kernel = map[int]kernelPart{}
 	}
 	if argv[1] == "--delete" {
+		if r.busy > 0 {
+			r.busy--
+			return fmt.Errorf("partx: error deleting partition %d", n)
+		}
 		if _, ok := r.kernel[n]; !ok {
 			return fmt.Errorf("partx: no partition %d", n)
 		}
@@ -658,14 +663,15 @@ func TestPlanDiskTables(t *testing.T) {
 
 // TestTellKernel starts from a kernel that has the old layout and checks
 // that partitions are removed, shrunk and added in an order the kernel
-// accepts (no two of its partitions ever overlap).
+// accepts (no two of its partitions ever overlap), and that a partition
+// busy for a moment is removed on a second try.
 func TestTellKernel(t *testing.T) {
 	gptNeed(t, "sgdisk")
 	kernels := partsFakeKernel(t)
 	img := gptImage(t, 100,
 		"-n", "1:2048:+10M", "-c", "1:boot",
 		"-n", "2:22528:+20M", "-c", "2:root")
-	r := &partsRunner{kernel: map[int]kernelPart{1: {2048, 20480}, 2: {22528, 40960}}}
+	r := &partsRunner{kernel: map[int]kernelPart{1: {2048, 20480}, 2: {22528, 40960}}, busy: 1}
 	kernels.add(img, r)
 	var buf bytes.Buffer
 	s := partsStage(r, &buf)
@@ -685,6 +691,7 @@ func TestTellKernel(t *testing.T) {
 	px := distro.PartxCmd()
 	want := []string{
 		sg + " --move-second-header --set-alignment=1 --delete=2 --delete=1 --new=1:2048:12287 --typecode=1:0FC63DAF-8483-4772-8E79-3D69D8477DE4 --partition-guid=1:" + p.want[1].guid + " --change-name=1:boot --new=3:12288:73727 IMG",
+		px + " --delete --nr 2 IMG",
 		px + " --delete --nr 2 IMG",
 		px + " --update --nr 1 IMG",
 		px + " --add --nr 3 IMG",
@@ -761,9 +768,9 @@ func TestCheck(t *testing.T) {
 func TestReadPretend(t *testing.T) {
 	reqs := func() []*request {
 		return []*request{
-			{number: 1, shouldExist: true, fill: true},
-			{number: 2, shouldExist: false},
-			{number: 3, shouldExist: true},
+			{p: types.Partition{Number: 1}, number: 1, shouldExist: true, fill: true},
+			{p: types.Partition{Number: 2}, number: 2, shouldExist: false},
+			{p: types.Partition{Label: partsRef("c")}, number: 3, shouldExist: true},
 		}
 	}
 	good := "Creating new GPT entries in memory.\n34\n2047\n" +
@@ -783,6 +790,7 @@ func TestReadPretend(t *testing.T) {
 		{"34\n2047\nPartition #1 does not exist.\n", "Partition #1 does not exist."},
 		{"34\n2047\nFirst sector: 1\nLast sector: 2\n", "got 2 free-block sectors and 1 partitions, want 2 and 2"},
 		{"34\nFirst sector: 1\nLast sector: 2\nFirst sector: 3\nLast sector: 4\n", "got 1 free-block sectors"},
+		{"34\n2047\nFirst sector: 1\nLast sector: 2\nFirst sector: 4\nLast sector: 3\n", `partition 3 ("c", number 0): no valid extent`},
 		{"Last sector: 2\n", "without a first sector"},
 		{"34\n2047\nFirst sector: 9\nLast sector: 2\nFirst sector: 3\nLast sector: 4\n", "partition 1: no valid extent"},
 		{"First sector: x\n", `"First sector: x"`},

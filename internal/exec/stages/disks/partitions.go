@@ -8,6 +8,7 @@ package disks
 // and tells the kernel partition by partition.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,10 @@ import (
 	"github.com/ignition-go/ignition/config/types"
 	"github.com/ignition-go/ignition/internal/distro"
 )
+
+// linuxFilesystemType is the type GUID of a partition whose config has
+// none (the spec's default, and sgdisk's: set anyway, not left to it).
+const linuxFilesystemType = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 
 // gptDefaultEntries is the size of the entry array sgdisk makes for a
 // new table, and so the highest partition number it takes.
@@ -44,8 +49,8 @@ type partStep struct {
 	number int
 	start  uint64 // first sector (all but stepDelete)
 	end    uint64 // last sector, inclusive
-	// What the new entry gets (create, replace, resize); "" lets sgdisk
-	// choose (its default type, a random GUID, no name).
+	// What the new entry gets (create, replace, resize); a guid of ""
+	// lets sgdisk choose a random one.
 	typeGUID string
 	guid     string
 	name     string
@@ -67,14 +72,11 @@ type diskPlan struct {
 	// args are sgdisk's arguments that write the plan; nil when the
 	// table stays as it is.
 	args []string
-	// want is the table the plan makes, by partition number; wantAny
-	// marks the created entries whose type or GUID sgdisk chooses.
-	want    map[int]gptEntry
-	wantAny map[int]anyField
+	// want is the table the plan makes, by partition number;
+	// randomGUID marks the created entries whose GUID sgdisk chooses.
+	want       map[int]gptEntry
+	randomGUID map[int]bool
 }
-
-// anyField says which attributes of a planned entry sgdisk chooses.
-type anyField struct{ typeGUID, guid bool }
 
 // request is one configured partition while it is being planned.
 type request struct {
@@ -442,7 +444,7 @@ func judge(r *request, sectorSize uint64) (*partStep, error) {
 		number:   r.number,
 		start:    r.start,
 		end:      r.end,
-		typeGUID: strings.ToUpper(deref(r.p.TypeGUID)),
+		typeGUID: strings.ToUpper(cmp.Or(deref(r.p.TypeGUID), linuxFilesystemType)),
 		guid:     strings.ToUpper(deref(r.p.GUID)),
 		name:     deref(r.p.Label),
 	}
@@ -485,19 +487,17 @@ func differences(r *request, sectorSize uint64) (diffs []string, sizeOnly bool) 
 	if r.start != old.start {
 		diffs = append(diffs, fmt.Sprintf("start is sector %d on the disk, the config wants sector %d", old.start, r.start))
 	}
-	sizeOnly = len(diffs) == 0
+	others := len(diffs)
 	if n := r.end - r.start + 1; n != old.sectors() {
 		diffs = append(diffs, fmt.Sprintf("size is %s on the disk, the config wants %s", sizeString(old.sectors(), sectorSize), sizeString(n, sectorSize)))
-	} else {
-		sizeOnly = false
 	}
-	return diffs, sizeOnly
+	return diffs, others == 0 && len(diffs) == 1
 }
 
 // plan turns the steps into sgdisk's arguments and the table they make.
 func (p *diskPlan) plan(wipeTable bool, current []gptEntry) {
 	p.want = map[int]gptEntry{}
-	p.wantAny = map[int]anyField{}
+	p.randomGUID = map[int]bool{}
 	for _, e := range current {
 		p.want[e.number] = e
 	}
@@ -529,7 +529,7 @@ func (p *diskPlan) plan(wipeTable bool, current []gptEntry) {
 		}
 		p.want[st.number] = gptEntry{number: st.number, start: st.start, end: st.end,
 			typeGUID: st.typeGUID, guid: st.guid, name: st.name, attrs: st.attrs}
-		p.wantAny[st.number] = anyField{typeGUID: st.typeGUID == "", guid: st.guid == ""}
+		p.randomGUID[st.number] = st.guid == ""
 	}
 	if len(ops) == 0 && !wipeTable {
 		return
@@ -579,14 +579,13 @@ func (p *diskPlan) check(t *gptTable) error {
 			errs = append(errs, fmt.Sprintf("partition %d is missing", n))
 			continue
 		}
-		chosen := p.wantAny[n]
 		if got.start != want.start || got.end != want.end {
 			errs = append(errs, fmt.Sprintf("partition %d is at sectors %d-%d, not %d-%d", n, got.start, got.end, want.start, want.end))
 		}
-		if !chosen.typeGUID && got.typeGUID != want.typeGUID {
+		if got.typeGUID != want.typeGUID {
 			errs = append(errs, fmt.Sprintf("partition %d has type GUID %s, not %s", n, got.typeGUID, want.typeGUID))
 		}
-		if !chosen.guid && got.guid != want.guid {
+		if !p.randomGUID[n] && got.guid != want.guid {
 			errs = append(errs, fmt.Sprintf("partition %d has GUID %s, not %s", n, got.guid, want.guid))
 		}
 		if got.name != want.name {

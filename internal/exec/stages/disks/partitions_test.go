@@ -690,7 +690,7 @@ func TestTellKernel(t *testing.T) {
 	sg := distro.SgdiskCmd()
 	px := distro.PartxCmd()
 	want := []string{
-		sg + " --move-second-header --set-alignment=1 --delete=2 --delete=1 --new=1:2048:12287 --typecode=1:0FC63DAF-8483-4772-8E79-3D69D8477DE4 --partition-guid=1:" + p.want[1].guid + " --change-name=1:boot --new=3:12288:73727 IMG",
+		sg + " --move-second-header --set-alignment=1 --delete=2 --delete=1 --new=1:2048:12287 --typecode=1:" + linuxFilesystemType + " --partition-guid=1:" + p.want[1].guid + " --change-name=1:boot --new=3:12288:73727 --typecode=3:" + linuxFilesystemType + " IMG",
 		px + " --delete --nr 2 IMG",
 		px + " --delete --nr 2 IMG",
 		px + " --update --nr 1 IMG",
@@ -741,13 +741,13 @@ func TestCheck(t *testing.T) {
 	p := &diskPlan{
 		want: map[int]gptEntry{
 			1: {number: 1, start: 2048, end: 4095, typeGUID: efiType, guid: bootGUID, name: "boot"},
-			2: {number: 2, start: 4096, end: 8191, name: "new"},
+			2: {number: 2, start: 4096, end: 8191, typeGUID: linuxFilesystemType, name: "new"},
 		},
-		wantAny: map[int]anyField{2: {typeGUID: true, guid: true}},
+		randomGUID: map[int]bool{2: true},
 	}
 	good := &gptTable{entries: []gptEntry{
 		{number: 1, start: 2048, end: 4095, typeGUID: efiType, guid: bootGUID, name: "boot"},
-		{number: 2, start: 4096, end: 8191, typeGUID: "0FC63DAF-8483-4772-8E79-3D69D8477DE4", guid: rootGUID, name: "new"},
+		{number: 2, start: 4096, end: 8191, typeGUID: linuxFilesystemType, guid: rootGUID, name: "new"},
 	}}
 	if err := p.check(good); err != nil {
 		t.Fatal(err)

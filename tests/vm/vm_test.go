@@ -108,7 +108,8 @@ func TestNoVerdict(t *testing.T) {
 
 // TestFilesToolsDisks: files from data and from the host (a bash script,
 // which brings bash and its libraries), a host tool that replaces a busybox
-// applet, a disk from an existing image, and the disks' order and serials.
+// applet, a disk from an existing image, the disks' order and serials, and
+// the machine's size and kernel command line.
 func TestFilesToolsDisks(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "hello")
@@ -125,8 +126,15 @@ func TestFilesToolsDisks(t *testing.T) {
 			"/etc/vmtest/config.json": {Data: []byte(`{"ok":true}`)},
 			"/usr/local/bin/hello":    {Src: script},
 		},
-		Tools: []string{"mkfs.vfat"},
+		Tools:  []string{"mkfs.vfat"},
+		CPUs:   2,
+		Memory: 768,
+		Append: "vmtest.marker=42",
 		Script: `
+			[ "$(nproc)" = 2 ]
+			mem=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+			[ "$mem" -gt 600000 ] && [ "$mem" -le 786432 ] || { echo "MemTotal $mem kB"; exit 1; }
+			grep -qw vmtest.marker=42 /proc/cmdline
 			[ "$(cat /etc/vmtest/config.json)" = '{"ok":true}' ]
 			hello | grep -x 'hello from bash [0-9]*'
 			# dosfstools' mkfs.vfat, not busybox's applet of the same name

@@ -38,7 +38,7 @@ echo
 # tree DIR prints what is under DIR with modes and owners.
 tree() {
 	(cd "$1" && find . -mindepth 1 -path ./lost+found -prune -o \
-		\( -type l -printf '%M %5U:%-5G /%P -> %l\n' \) -o -printf '%M %5U:%-5G /%P\n') | sort -k3
+		\( -type l -printf '%M %5U:%-5G /%P -> %l\n' \) -o -printf '%M %5U:%-5G /%P\n') | sort -b -k3
 }
 
 if [ "$(id -u)" -ne 0 ] || ! command -v losetup sgdisk partx mkfs.ext4 mkfs.xfs mkswap useradd >/dev/null 2>&1; then

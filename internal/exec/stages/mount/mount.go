@@ -123,7 +123,7 @@ func Mount(ctx context.Context, cfg types.Config, e Env) error {
 				return fmt.Errorf("creating the mount point: %w", err)
 			}
 			return e.Commands.Run(ctx, argv)
-		}, "mounting %q at %q", t.fs.Device, mountpoint)
+		}, "mounting %q at %q", deviceName(t.fs.Device, dev), mountpoint)
 		if err != nil {
 			return fmt.Errorf("%s: mounting at %s: %w", t, mountpoint, err)
 		}
@@ -195,4 +195,13 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// deviceName names a device for the log: the config's path, and the
+// device it resolved to when that differs.
+func deviceName(config, real string) string {
+	if config == real {
+		return config
+	}
+	return config + " (" + real + ")"
 }

@@ -64,6 +64,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./config/...
 	$(GO) test -run '^$$' -bench 'FetchAllVsSequential|PipelineVsCp' -benchtime 2x -count $(BENCHCOUNT) ./internal/resource
 	$(GO) test -run '^$$' -bench 'FilesStage' -benchtime 3x -count $(BENCHCOUNT) ./internal/exec/stages/files
+	@# The disks stage on loop devices needs root; it skips otherwise.
+	$(GO) test -run '^$$' -bench 'DisksStage|CreateFilesystems' -benchtime 3x -count $(BENCHCOUNT) ./internal/exec/stages/disks
 	@# Peak RSS is per process: measure the 1 GiB fetch in a process of its own.
 	$(GO) test -run '^$$' -bench 'PeakRSS' -benchtime 1x -count 1 ./internal/resource
 

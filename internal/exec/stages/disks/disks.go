@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ignition-go/ignition/config/types"
@@ -58,7 +59,8 @@ type Env struct {
 	// which writes them into the target; "" means distro.LuksKeyDir().
 	KeyDir string
 	// Parallel is how many filesystems are created at once; 0 means one
-	// per CPU, 1 means one after another.
+	// per CPU, 1 means one after another. With 1, partition tables are
+	// also written one disk after another; otherwise all disks at once.
 	Parallel int
 	// Arch is the machine architecture (runtime.GOARCH); "" means the one
 	// this binary runs on. Only s390x has IBM Crypto Express (cex).
@@ -112,22 +114,25 @@ func (s *stage) run(ctx context.Context) error {
 
 	// 1. Partition tables: plan every disk, then write.
 	var plans []*diskPlan
+	seen := map[string]string{} // real device → entry
 	for i, d := range st.Disks {
 		entry := fmt.Sprintf("storage.disks.%d", i)
 		dev, err := s.device(ctx, d.Device)
 		if err != nil {
 			return fmt.Errorf("%s: %w", entry, err)
 		}
+		if other, ok := seen[dev]; ok {
+			return fmt.Errorf("%s (%s) and %s name the same disk, %s", entry, d.Device, other, dev)
+		}
+		seen[dev] = entry
 		p, err := s.planDisk(ctx, entry, d, dev)
 		if err != nil {
 			return fmt.Errorf("%s (%s): %w", entry, d.Device, err)
 		}
 		plans = append(plans, p)
 	}
-	for _, p := range plans {
-		if err := s.applyDisk(ctx, p); err != nil {
-			return fmt.Errorf("%s (%s): %w", p.entry, p.disk.Device, err)
-		}
+	if err := s.applyDisks(ctx, plans); err != nil {
+		return err
 	}
 
 	// 2. RAID arrays.
@@ -177,6 +182,31 @@ func (s *stage) run(ctx context.Context) error {
 		fss = append(fss, j)
 	}
 	return s.createFilesystems(ctx, fss)
+}
+
+// applyDisks writes the planned tables, the disks in parallel: writing
+// one is mostly waiting (sgdisk pauses a second after writing a block
+// device, then the kernel is told and the nodes awaited), and distinct
+// disks share nothing. Every disk's outcome is reported.
+func (s *stage) applyDisks(ctx context.Context, plans []*diskPlan) error {
+	errs := make([]error, len(plans))
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		if s.e.Parallel == 1 {
+			wg.Wait()
+		}
+		// Each goroutine logs through its own fork: prefixes and nested
+		// operations belong to one Logger.
+		sc := *s
+		sc.log = s.log.Fork()
+		wg.Go(func() {
+			if err := sc.applyDisk(ctx, p); err != nil {
+				errs[i] = fmt.Errorf("%s (%s): %w", p.entry, p.disk.Device, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // raidJob is one storage.raid entry with its members resolved.

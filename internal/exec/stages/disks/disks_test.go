@@ -222,3 +222,23 @@ func TestUnescapeUdev(t *testing.T) {
 		}
 	}
 }
+
+// TestSameDiskTwice: two entries that resolve to one disk (a node and a
+// link to it) are refused before any table is read or written.
+func TestSameDiskTwice(t *testing.T) {
+	blk := someBlockDevice(t)
+	link := filepath.Join(t.TempDir(), "alias")
+	if err := os.Symlink(blk, link); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeBlkid{t: t}
+	_, err := Run(context.Background(), types.Config{Storage: types.Storage{Disks: []types.Disk{{Device: blk}, {Device: link}}}},
+		Env{Commands: f, DeviceTimeout: time.Second})
+	want := "storage.disks.1 (" + link + ") and storage.disks.0 name the same disk, " + blk
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if len(f.calls) != 0 {
+		t.Errorf("commands ran: %q", f.calls)
+	}
+}

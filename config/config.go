@@ -247,9 +247,15 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	raw, err := ReadFrom(f)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return raw, nil
+}
+
+// ReadFrom reads a config from r the way ReadFile reads a file: at most
+// one byte more than MaxSize.
+func ReadFrom(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, MaxSize+1))
 }

@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignition-go/ignition/internal/providers/file"
+
 	"github.com/ignition-go/ignition/config"
 	"github.com/ignition-go/ignition/internal/exec"
-	"github.com/ignition-go/ignition/internal/platform"
 	"github.com/ignition-go/ignition/internal/resource"
 )
 
@@ -51,7 +52,7 @@ func newMachine(t *testing.T) *machine {
 		exec.SystemConfigDirEnv:  filepath.Join(dir, "usr/lib/ignition"),
 		exec.LocalConfigDirEnv:   filepath.Join(dir, "etc/ignition"),
 		exec.RuntimeConfigDirEnv: filepath.Join(dir, "run/ignition"),
-		platform.ConfigFileEnv:   m.configFile,
+		file.ConfigFileEnv:       m.configFile,
 	}
 	if err := os.MkdirAll(m.root, 0o755); err != nil {
 		t.Fatal(err)

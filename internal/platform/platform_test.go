@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ignition-go/ignition/internal/providers/file"
+
 	"github.com/ignition-go/ignition/internal/log"
 	"github.com/ignition-go/ignition/internal/resource"
 )
@@ -75,7 +77,7 @@ func TestFileFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, logs := testHost(t, map[string]string{ConfigFileEnv: path})
+	h, logs := testHost(t, map[string]string{file.ConfigFileEnv: path})
 	got, err := p.Fetch(context.Background(), h)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +94,7 @@ func TestFileDefault(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	p, _ := Get("file")
-	for _, env := range []map[string]string{nil, {ConfigFileEnv: ""}} {
+	for _, env := range []map[string]string{nil, {file.ConfigFileEnv: ""}} {
 		h, _ := testHost(t, env)
 		if _, err := p.Fetch(context.Background(), h); !errors.Is(err, ErrNoConfig) {
 			t.Errorf("env %v, no ./config.ign: err = %v, want ErrNoConfig", env, err)
@@ -101,7 +103,7 @@ func TestFileDefault(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config.ign"), []byte("default"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, env := range []map[string]string{nil, {ConfigFileEnv: ""}} {
+	for _, env := range []map[string]string{nil, {file.ConfigFileEnv: ""}} {
 		h, _ := testHost(t, env)
 		got, err := p.Fetch(context.Background(), h)
 		if err != nil || string(got) != "default" {
@@ -114,7 +116,7 @@ func TestFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	p, _ := Get("file")
 
-	h, logs := testHost(t, map[string]string{ConfigFileEnv: filepath.Join(dir, "missing.ign")})
+	h, logs := testHost(t, map[string]string{file.ConfigFileEnv: filepath.Join(dir, "missing.ign")})
 	_, err := p.Fetch(context.Background(), h)
 	if !errors.Is(err, ErrNoConfig) || !strings.Contains(err.Error(), "missing.ign") {
 		t.Errorf("missing file: err = %v, want ErrNoConfig naming it", err)
@@ -124,7 +126,7 @@ func TestFileErrors(t *testing.T) {
 	}
 
 	// A file that exists but cannot be read is an error, not "no config".
-	h, _ = testHost(t, map[string]string{ConfigFileEnv: dir})
+	h, _ = testHost(t, map[string]string{file.ConfigFileEnv: dir})
 	_, err = p.Fetch(context.Background(), h)
 	if err == nil || errors.Is(err, ErrNoConfig) {
 		t.Errorf("directory: err = %v, want a read error", err)
@@ -135,7 +137,7 @@ func TestFileErrors(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h, _ = testHost(t, map[string]string{ConfigFileEnv: empty})
+	h, _ = testHost(t, map[string]string{file.ConfigFileEnv: empty})
 	got, err := p.Fetch(context.Background(), h)
 	if err != nil || len(got) != 0 {
 		t.Errorf("empty file: %q, %v", got, err)

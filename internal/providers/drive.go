@@ -1,0 +1,78 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ignition-go/ignition/config"
+	"github.com/ignition-go/ignition/internal/distro"
+)
+
+// ErrNoDrive is returned by ReadFromDrive when no filesystem has any of
+// the labels asked for.
+var ErrNoDrive = errors.New("no config drive")
+
+// FindDrive returns the device of the first filesystem (in the order of
+// labels) that carries one of labels, asking blkid without its cache;
+// ErrNoDrive when there is none.
+func FindDrive(ctx context.Context, h Host, labels ...string) (string, error) {
+	for _, label := range labels {
+		out, err := h.Cmd().Output(ctx, []string{distro.BlkidCmd(), "-c", "/dev/null", "-o", "device", "-t", "LABEL=" + label})
+		if err != nil {
+			continue // blkid exits 2 when nothing matches
+		}
+		if devs := strings.Fields(string(out)); len(devs) > 0 {
+			return devs[0], nil
+		}
+	}
+	return "", fmt.Errorf("%w labelled %s", ErrNoDrive, strings.Join(labels, " or "))
+}
+
+// ReadFromDrive reads a file from a config drive: the filesystem labelled
+// with one of labels is mounted read-only in a private temp dir, the file
+// at path (relative to the drive's root) is read, and the drive is
+// unmounted. It returns ErrNoDrive when there is no such drive, and an
+// error wrapping fs.ErrNotExist when the drive lacks the file.
+func ReadFromDrive(ctx context.Context, h Host, path string, labels ...string) ([]byte, error) {
+	dev, err := FindDrive(ctx, h, labels...)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "ignition-drive-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(dir)
+	h.Log.Info("mounting config drive %s read-only at %s", dev, dir)
+	if err := h.Cmd().Run(ctx, []string{distro.MountCmd(), "-o", "ro", dev, dir}); err != nil {
+		return nil, fmt.Errorf("mounting config drive %s: %w", dev, err)
+	}
+	defer func() {
+		if err := h.Cmd().Run(context.WithoutCancel(ctx), []string{distro.UmountCmd(), dir}); err != nil {
+			h.Log.Warning("unmounting config drive %s: %v", dev, err)
+		}
+	}()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.Clean(strings.TrimPrefix(path, "/")))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("config drive %s has no %s: %w", dev, path, err)
+		}
+		return nil, fmt.Errorf("config drive %s: %w", dev, err)
+	}
+	defer f.Close()
+	raw, err := config.ReadFrom(f)
+	if err != nil {
+		return nil, fmt.Errorf("config drive %s: %s: %w", dev, path, err)
+	}
+	return raw, nil
+}

@@ -226,8 +226,19 @@ func mountAt(t *testing.T, dev, dir, opts string) (unmount func()) {
 			return
 		}
 		mounted = false
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v\n%s", dir, err, out)
+		// Another process may hold the mount for a moment (something
+		// probing the machine's block devices and mounts while the
+		// scenarios run in parallel): a busy mount is tried again.
+		for try := 0; ; try++ {
+			out, err := exec.Command("umount", dir).CombinedOutput()
+			if err == nil {
+				return
+			}
+			if !strings.Contains(string(out), "busy") || try == 50 {
+				t.Errorf("umount %s: %v\n%s", dir, err, out)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	t.Cleanup(unmount)

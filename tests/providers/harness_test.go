@@ -67,10 +67,16 @@ type scenario struct {
 	handler http.Handler
 	// fetchTimeout is -fetch-timeout; default 10 s.
 	fetchTimeout time.Duration
+	// stage is -stage: "fetch" (the default) or "fetch-offline".
+	stage string
 
-	// Exactly one of wantFiles and wantFailure is set. wantFiles are the
-	// storage.files paths the config cache must hold, in order.
+	// Exactly one of wantFiles, wantFailure and wantNeedNet is set.
+	// wantFiles are the storage.files paths the config cache must hold,
+	// in order.
 	wantFiles []string
+	// wantNeedNet: the stage succeeds, writing the neednet flag and no
+	// cache (fetch-offline with a provider that needs the network).
+	wantNeedNet bool
 	// wantFailure must match the "Ignition failed" line; no cache may be
 	// written.
 	wantFailure *regexp.Regexp
@@ -192,21 +198,27 @@ func runScenario(t *testing.T, sc scenario) {
 		"IGNITION_KERNEL_CMDLINE_PATH="+cmdline,
 	)
 
+	neednet := filepath.Join(tmp, "run", "ignition", "neednet")
+
 	timeout := sc.fetchTimeout
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
+	stage := sc.stage
+	if stage == "" {
+		stage = "fetch"
+	}
 	cmd := exec.Command("ip", "netns", "exec", ns, harness.ignition,
-		"-platform", sc.platform, "-stage", "fetch",
+		"-platform", sc.platform, "-stage", stage,
 		"-config-cache", cache,
 		"-state-file", filepath.Join(tmp, "run", "ignition", "state"),
-		"-neednet", filepath.Join(tmp, "run", "ignition", "neednet"),
+		"-neednet", neednet,
 		"-fetch-timeout", timeout.String(), "-log-to-stdout")
 	cmd.Env = env
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)
-	t.Logf("ignition -platform %s -stage fetch (%v):\n%s", sc.platform, took.Round(time.Millisecond), out)
+	t.Logf("ignition -platform %s -stage %s (%v):\n%s", sc.platform, stage, took.Round(time.Millisecond), out)
 	if sc.maxTime > 0 && took > sc.maxTime {
 		t.Errorf("took %v, more than %v", took, sc.maxTime)
 	}
@@ -216,7 +228,18 @@ func runScenario(t *testing.T, sc scenario) {
 		}
 	}
 
-	if sc.wantFailure != nil {
+	switch {
+	case sc.wantNeedNet:
+		if err != nil {
+			t.Fatalf("ignition: %v", err)
+		}
+		if _, err := os.Stat(neednet); err != nil {
+			t.Errorf("neednet flag: %v", err)
+		}
+		if _, err := os.Stat(cache); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("fetch-offline wrote the cache %s (%v)", cache, err)
+		}
+	case sc.wantFailure != nil:
 		if err == nil {
 			t.Fatalf("ignition succeeded, want a failure matching %q", sc.wantFailure)
 		}
@@ -227,7 +250,7 @@ func runScenario(t *testing.T, sc scenario) {
 		if _, err := os.Stat(cache); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("a failed fetch left the cache %s (%v)", cache, err)
 		}
-	} else {
+	default:
 		if err != nil {
 			t.Fatalf("ignition: %v", err)
 		}

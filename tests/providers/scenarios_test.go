@@ -66,6 +66,15 @@ func standardScenarios(t *testing.T, p platformSpec) []scenario {
 	sc.wantFailure = regexp.MustCompile(`Ignition failed: fetch: platform "` + p.platform + `": .*line 2 col \d+`)
 	scs = append(scs, sc)
 
+	// The fake is there, but fetch-offline must not ask it.
+	f = p.newFake()
+	f.ud().body = p.encode(userConfig(p.platform))
+	sc = base("fetch-offline needs the network", f)
+	sc.stage = "fetch-offline"
+	sc.wantNeedNet = true
+	sc.check = hits(f.ud(), 0)
+	scs = append(scs, sc)
+
 	sc = base("unreachable", nil)
 	sc.handler = nil
 	sc.fetchTimeout = 3 * time.Second
@@ -132,6 +141,13 @@ func TestProvidersSpecial(t *testing.T) {
 						v2.tokenPuts.Load(), v2.hits.Load(), v2.refused.Load())
 				}
 			},
+		},
+		{
+			// No UDF or ISO 9660 filesystem on this host: no custom data.
+			name:      "azurestack/no provisioning CD",
+			platform:  "azurestack",
+			wantFiles: []string{baseFile},
+			wantLog:   []string{"no provisioning CD with ovf-env.xml", "using the base configs only"},
 		},
 		{
 			name:      "azure/404, 410 and 429 are retried",

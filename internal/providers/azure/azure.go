@@ -51,11 +51,12 @@ const ovfFile = "ovf-env.xml"
 
 // Fetch returns the VM's user data, or else its custom data.
 func Fetch(ctx context.Context, h providers.Host) ([]byte, error) {
-	return fetch(ctx, h, IMDSURL, CustomData)
+	return fetch(ctx, h, IMDSURL, CustomData, imdsGrace)
 }
 
-// fetch is Fetch with the IMDS at base and the CD read by customData.
-func fetch(ctx context.Context, h providers.Host, base string, customData providers.Fetch) ([]byte, error) {
+// fetch is Fetch with the IMDS at base, the CD read by customData and the
+// IMDS given grace when the CD has custom data.
+func fetch(ctx context.Context, h providers.Host, base string, customData providers.Fetch, grace time.Duration) ([]byte, error) {
 	custom, cerr := customData(ctx, h)
 	if cerr != nil && !errors.Is(cerr, providers.ErrNoConfig) {
 		return nil, cerr
@@ -63,26 +64,39 @@ func fetch(ctx context.Context, h providers.Host, base string, customData provid
 	ictx := ctx
 	if cerr == nil {
 		var cancel context.CancelFunc
-		ictx, cancel = context.WithTimeout(ctx, imdsGrace)
+		ictx, cancel = context.WithTimeout(ctx, grace)
 		defer cancel()
 	}
-	user, ierr := userData(ictx, h, base)
+	raw, ierr := userData(ictx, h, base)
 	switch {
-	case ierr == nil && len(user) > 0:
-		return providers.MaybeGunzip(user)
-	case cerr == nil && ierr != nil:
+	case errors.Is(ierr, resource.ErrNeedsNetwork):
+		// fetch-offline: the fetch stage asks the IMDS first, then
+		// maybe uses the custom data.
+		return nil, ierr
+	case ierr != nil && cerr == nil:
 		h.Log.Warning("%v; using the custom data from the provisioning CD", ierr)
-		return custom, nil
-	case cerr == nil:
-		h.Log.Info("the IMDS has no user data; using the custom data from the provisioning CD")
 		return custom, nil
 	case ierr != nil:
 		return nil, ierr
 	}
+	// A garbled answer is an error even with custom data at hand: the
+	// IMDS did answer, and it is what the user data is meant to come from.
+	user, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("the IMDS user data from %s is not base64: %w", resource.Redact(base+userDataPath), err)
+	}
+	switch {
+	case len(user) > 0:
+		return providers.MaybeGunzip(user)
+	case cerr == nil:
+		h.Log.Info("the IMDS has no user data; using the custom data from the provisioning CD")
+		return custom, nil
+	}
 	return nil, fmt.Errorf("%w: no user data in the IMDS and no custom data on a provisioning CD", providers.ErrNoConfig)
 }
 
-// userData returns the decoded user data from the IMDS, empty if none.
+// userData returns the IMDS's answer for the user data: base64, empty if
+// there is none.
 func userData(ctx context.Context, h providers.Host, base string) ([]byte, error) {
 	req := resource.Request{
 		URL:         base + userDataPath,
@@ -95,11 +109,7 @@ func userData(ctx context.Context, h providers.Host, base string) ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("the IMDS user data: %w", err)
 	}
-	out, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return nil, fmt.Errorf("the IMDS user data from %s is not base64: %w", resource.Redact(req.URL), err)
-	}
-	return out, nil
+	return raw, nil
 }
 
 // CustomData returns the custom data from the provisioning CD's

@@ -18,8 +18,13 @@
 // why. Every namespace, and the /etc/netns entry it may have, is deleted
 // when its test ends, pass or fail.
 //
-// Other HTTP providers add scenarios by building []scenario values (see
-// scenario) and passing them to runScenarios.
+// Adding an HTTP provider: describe its service with a platformSpec (where
+// it listens, its fake, how it encodes user data and says "none", a
+// request the fake must refuse) and run standardScenarios(t, spec) through
+// runScenarios in a test of its own: config served, gzip, no user data,
+// server errors then the config, garbage (line and column), fetch-offline
+// (needs the network) and unreachable (bounded by -fetch-timeout). Add
+// platform-particular cases as more scenario values.
 package providers_test
 
 import (

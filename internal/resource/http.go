@@ -109,7 +109,9 @@ func dialPrivileged(ctx context.Context, network, addr string) (net.Conn, error)
 		if err == nil {
 			return conn, nil
 		}
-		if !errors.Is(err, syscall.EADDRINUSE) {
+		// EADDRNOTAVAIL: the port's last connection to addr is still in
+		// TIME_WAIT.
+		if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EADDRNOTAVAIL) {
 			return nil, fmt.Errorf("connecting from privileged port %d: %w", port, err)
 		}
 		lastErr = err

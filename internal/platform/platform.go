@@ -15,7 +15,15 @@ import (
 	"strings"
 
 	"github.com/ignition-go/ignition/internal/providers"
+	"github.com/ignition-go/ignition/internal/providers/aws"
+	"github.com/ignition-go/ignition/internal/providers/azure"
+	"github.com/ignition-go/ignition/internal/providers/azurestack"
+	"github.com/ignition-go/ignition/internal/providers/digitalocean"
 	"github.com/ignition-go/ignition/internal/providers/file"
+	"github.com/ignition-go/ignition/internal/providers/gcp"
+	"github.com/ignition-go/ignition/internal/providers/hetzner"
+	"github.com/ignition-go/ignition/internal/providers/packet"
+	"github.com/ignition-go/ignition/internal/providers/scaleway"
 )
 
 // ErrNoConfig is providers.ErrNoConfig: the user gave no config.
@@ -40,7 +48,15 @@ type Platform struct {
 
 // platforms is the table, kept sorted by name.
 var platforms = []Platform{
+	{Name: "aws", Fetch: aws.Fetch},
+	{Name: "azure", Fetch: azure.Fetch},
+	{Name: "azurestack", Fetch: azurestack.Fetch},
+	{Name: "digitalocean", Fetch: digitalocean.Fetch},
 	{Name: "file", Fetch: file.Fetch},
+	{Name: "gcp", Fetch: gcp.Fetch},
+	{Name: "hetzner", Fetch: hetzner.Fetch},
+	{Name: "packet", Fetch: packet.Fetch},
+	{Name: "scaleway", Fetch: scaleway.Fetch},
 }
 
 // Get returns the platform with the given id, or an error listing the

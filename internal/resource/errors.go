@@ -45,3 +45,23 @@ func IsRetryable(err error) bool {
 	var r retryable
 	return errors.As(err, &r)
 }
+
+// StatusError is an http(s) answer other than the one asked for. Its
+// text is "server returned 404 Not Found"; providers look at Code to tell
+// "no user data" (a 404) from a failure.
+type StatusError struct {
+	Code   int    // e.g. 404
+	Status string // e.g. "404 Not Found"
+}
+
+func (e *StatusError) Error() string { return "server returned " + e.Status }
+
+// HTTPStatus returns the status code of the http(s) answer that made err,
+// or 0 if err did not come from one.
+func HTTPStatus(err error) int {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}

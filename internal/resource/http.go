@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http/httpproxy"
@@ -21,7 +23,10 @@ import (
 // httpScheme fetches http and https URLs over one shared transport.
 type httpScheme struct {
 	client *http.Client
-	opts   *Options
+	// privileged dials from a local port below 1024, for requests with
+	// PrivilegedPort set; no proxy, no connection reuse.
+	privileged *http.Client
+	opts       *Options
 }
 
 // customHeadersKey carries a request's own header names through redirects.
@@ -83,7 +88,35 @@ func newHTTPScheme(opts *Options) (*httpScheme, error) {
 			return nil
 		},
 	}
-	return &httpScheme{client: client, opts: opts}, nil
+	pt := transport.Clone()
+	pt.Proxy = nil
+	pt.DisableKeepAlives = true
+	pt.DialContext = dialPrivileged
+	privileged := &http.Client{Transport: pt, CheckRedirect: client.CheckRedirect}
+	return &httpScheme{client: client, privileged: privileged, opts: opts}, nil
+}
+
+// dialPrivileged connects from the first free local port below 1024,
+// starting at a random one so that two fetches at once do not contend
+// for the same ports. Binding them needs root (CAP_NET_BIND_SERVICE).
+func dialPrivileged(ctx context.Context, network, addr string) (net.Conn, error) {
+	start := 1 + rand.IntN(1023)
+	var lastErr error
+	for i := range 1023 {
+		port := 1 + (start-1+i)%1023
+		d := net.Dialer{Timeout: 30 * time.Second, LocalAddr: &net.TCPAddr{Port: port}}
+		conn, err := d.DialContext(ctx, network, addr)
+		if err == nil {
+			return conn, nil
+		}
+		// EADDRNOTAVAIL: the port's last connection to addr is still in
+		// TIME_WAIT.
+		if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EADDRNOTAVAIL) {
+			return nil, fmt.Errorf("connecting from privileged port %d: %w", port, err)
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("no free local port below 1024: %w", lastErr)
 }
 
 func (h *httpScheme) open(ctx context.Context, req *Request, u *url.URL) (body, error) {
@@ -98,7 +131,7 @@ func (h *httpScheme) open(ctx context.Context, req *Request, u *url.URL) (body, 
 	if validator == "" || strings.HasPrefix(validator, "W/") {
 		validator = resp.Header.Get("Last-Modified")
 	}
-	if resp.Header.Get("Accept-Ranges") == "bytes" && validator != "" {
+	if resp.Header.Get("Accept-Ranges") == "bytes" && validator != "" && (req.Method == "" || req.Method == http.MethodGet) {
 		b.resume = func(ctx context.Context, offset int64) (io.ReadCloser, error) {
 			resp, err := h.get(ctx, req, u, offset, validator)
 			if err != nil {
@@ -119,7 +152,15 @@ func (h *httpScheme) get(ctx context.Context, req *Request, u *url.URL, offset i
 		names = append(names, name)
 	}
 	ctx = context.WithValue(ctx, customHeadersKey{}, names)
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	method := http.MethodGet
+	switch req.Method {
+	case "", http.MethodGet:
+	case http.MethodPut:
+		method = http.MethodPut
+	default:
+		return nil, fmt.Errorf("unsupported HTTP method %q", req.Method)
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +176,11 @@ func (h *httpScheme) get(ctx context.Context, req *Request, u *url.URL, offset i
 		hr.Header.Set("If-Range", validator)
 	}
 
-	resp, err := h.client.Do(hr)
+	client := h.client
+	if req.PrivilegedPort {
+		client = h.privileged
+	}
+	resp, err := client.Do(hr)
 	if err != nil {
 		// The client's errors quote the URL, query (signatures, tokens)
 		// and all. Our error names the URL already, so drop the quote,
@@ -171,11 +216,11 @@ func (h *httpScheme) get(ctx context.Context, req *Request, u *url.URL, offset i
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // let the connection be reused
 	resp.Body.Close()
-	err = fmt.Errorf("server returned %s", resp.Status)
+	err = &StatusError{Code: resp.StatusCode, Status: resp.Status}
 	if offset > 0 {
 		return nil, err // the caller starts over from the beginning
 	}
-	if resp.StatusCode >= 500 || slices.Contains(h.opts.RetryStatus, resp.StatusCode) {
+	if resp.StatusCode >= 500 || slices.Contains(h.opts.RetryStatus, resp.StatusCode) || slices.Contains(req.RetryStatus, resp.StatusCode) {
 		return nil, Retryable(err)
 	}
 	return nil, err

@@ -37,6 +37,23 @@ type Request struct {
 	// Path is where the resource is named in the config, for errors:
 	// "storage.files.12.contents".
 	Path string
+
+	// The fields below are for the platform providers' metadata services,
+	// never set from a config.
+
+	// Method is the HTTP method, "" meaning GET. Only GET and PUT are
+	// sent (EC2's IMDSv2 hands out its session token for a PUT); a PUT
+	// has an empty body and is never resumed.
+	Method string
+	// RetryStatus lists HTTP status codes retried for this request, on
+	// top of Options.RetryStatus and 5xx (Azure's IMDS answers 404, 410
+	// and 429 while it is not ready).
+	RetryStatus []int
+	// PrivilegedPort has the connection made from a local port below
+	// 1024, without a proxy and on a connection of its own: Scaleway's
+	// metadata service serves user data only to such ports, which only
+	// root can bind.
+	PrivilegedPort bool
 }
 
 // FromResource builds the request for a config resource found at path.
@@ -70,7 +87,7 @@ func FromResource(r types.Resource, path string) Request {
 // server for a representation, and a hash pins the bytes anyway.
 func (r *Request) key() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%q %q %q", r.URL, r.Hash, r.Compression)
+	fmt.Fprintf(&b, "%q %q %q %q %v", r.URL, r.Hash, r.Compression, r.Method, r.PrivilegedPort)
 	names := make([]string, 0, len(r.Headers))
 	for name := range r.Headers {
 		names = append(names, name)

@@ -32,7 +32,7 @@ HOST_TOOLS := sgdisk:gdisk partx:util-linux losetup:mount blkid:util-linux wipef
 	mdadm:mdadm cryptsetup:cryptsetup-bin clevis:clevis clevis-luks-bind:clevis-luks \
 	clevis-encrypt-tpm2:clevis-tpm2 /usr/libexec/tangd:tang socat:socat swtpm:swtpm \
 	swtpm_setup:swtpm-tools qemu-system-x86_64:qemu-system-x86 busybox:busybox-static cpio:cpio \
-	useradd:passwd /boot/vmlinuz-*:linux-image-amd64
+	useradd:passwd ip:iproute2 xz:xz-utils /boot/vmlinuz-*:linux-image-amd64
 host-tools:
 	@missing=""; for t in $(HOST_TOOLS); do c=$${t%%:*}; \
 		{ ls $$c >/dev/null 2>&1 || command -v "$$c" >/dev/null; } || missing="$$missing $${t#*:}"; done; \

@@ -25,6 +25,26 @@ func (e *HashMismatchError) Error() string {
 	return fmt.Sprintf("hash mismatch: expected %s, got %s", e.Want, e.Got)
 }
 
+// StatusError is an http(s) answer other than the one asked for, so that
+// a caller can tell "not found" (often "the user gave none" for metadata
+// services) from a failure.
+type StatusError struct {
+	Code   int    // e.g. 404
+	Status string // e.g. "404 Not Found"
+}
+
+func (e *StatusError) Error() string { return "server returned " + e.Status }
+
+// HTTPStatus returns the status code of the http(s) answer that made err,
+// or 0 when err did not come from one.
+func HTTPStatus(err error) int {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}
+
 // retryable marks an error that may go away if the fetch is tried again:
 // connection failures, 5xx answers, bodies cut short.
 type retryable struct{ err error }

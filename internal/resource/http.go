@@ -110,7 +110,7 @@ func (h *httpScheme) open(ctx context.Context, req *Request, u *url.URL) (body, 
 	return b, nil
 }
 
-// get sends one GET. With offset > 0 it asks for the rest of the object
+// get sends one request (a GET unless req.Method says otherwise). With offset > 0 it asks for the rest of the object
 // from offset, on condition that it is still the version named by
 // validator; anything but that exact range is refused.
 func (h *httpScheme) get(ctx context.Context, req *Request, u *url.URL, offset int64, validator string) (*http.Response, error) {
@@ -119,7 +119,11 @@ func (h *httpScheme) get(ctx context.Context, req *Request, u *url.URL, offset i
 		names = append(names, name)
 	}
 	ctx = context.WithValue(ctx, customHeadersKey{}, names)
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +175,7 @@ func (h *httpScheme) get(ctx context.Context, req *Request, u *url.URL, offset i
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // let the connection be reused
 	resp.Body.Close()
-	err = fmt.Errorf("server returned %s", resp.Status)
+	err = &StatusError{Code: resp.StatusCode, Status: resp.Status}
 	if offset > 0 {
 		return nil, err // the caller starts over from the beginning
 	}

@@ -37,6 +37,10 @@ type Request struct {
 	// Path is where the resource is named in the config, for errors:
 	// "storage.files.12.contents".
 	Path string
+	// Method is the HTTP method for http(s) URLs; "" means GET. Only
+	// providers set it (metadata services that hand out a session token
+	// on PUT); configs always GET.
+	Method string
 }
 
 // FromResource builds the request for a config resource found at path.
@@ -70,7 +74,7 @@ func FromResource(r types.Resource, path string) Request {
 // server for a representation, and a hash pins the bytes anyway.
 func (r *Request) key() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%q %q %q", r.URL, r.Hash, r.Compression)
+	fmt.Fprintf(&b, "%q %q %q %q", r.Method, r.URL, r.Hash, r.Compression)
 	names := make([]string, 0, len(r.Headers))
 	for name := range r.Headers {
 		names = append(names, name)

@@ -15,7 +15,14 @@ import (
 	"strings"
 
 	"github.com/ignition-go/ignition/internal/providers"
+	"github.com/ignition-go/ignition/internal/providers/akamai"
+	"github.com/ignition-go/ignition/internal/providers/aliyun"
+	"github.com/ignition-go/ignition/internal/providers/brightbox"
+	"github.com/ignition-go/ignition/internal/providers/exoscale"
 	"github.com/ignition-go/ignition/internal/providers/file"
+	"github.com/ignition-go/ignition/internal/providers/oraclecloud"
+	"github.com/ignition-go/ignition/internal/providers/upcloud"
+	"github.com/ignition-go/ignition/internal/providers/vultr"
 )
 
 // ErrNoConfig is providers.ErrNoConfig: the user gave no config.
@@ -40,7 +47,14 @@ type Platform struct {
 
 // platforms is the table, kept sorted by name.
 var platforms = []Platform{
+	{Name: "akamai", Fetch: akamai.Fetch},
+	{Name: "aliyun", Fetch: aliyun.Fetch},
+	{Name: "brightbox", Fetch: brightbox.Fetch},
+	{Name: "exoscale", Fetch: exoscale.Fetch},
 	{Name: "file", Fetch: file.Fetch},
+	{Name: "oraclecloud", Fetch: oraclecloud.Fetch},
+	{Name: "upcloud", Fetch: upcloud.Fetch},
+	{Name: "vultr", Fetch: vultr.Fetch},
 }
 
 // Get returns the platform with the given id, or an error listing the

@@ -19,12 +19,18 @@ var ErrNoDrive = errors.New("no config drive")
 
 // FindDrive returns the device of the first filesystem (in the order of
 // labels) that carries one of labels, asking blkid without its cache;
-// ErrNoDrive when there is none.
+// ErrNoDrive when there is none, another error when blkid could not look.
 func FindDrive(ctx context.Context, h Host, labels ...string) (string, error) {
 	for _, label := range labels {
 		out, err := h.Cmd().Output(ctx, []string{distro.BlkidCmd(), "-c", "/dev/null", "-o", "device", "-t", "LABEL=" + label})
+		var exit interface{ ExitCode() int }
+		if errors.As(err, &exit) && exit.ExitCode() == 2 {
+			continue // blkid's "nothing matched"
+		}
 		if err != nil {
-			continue // blkid exits 2 when nothing matches
+			// A missing blkid or a cancelled context is not "no drive":
+			// saying so would provision the machine without its config.
+			return "", fmt.Errorf("looking for a filesystem labelled %s: %w", label, err)
 		}
 		if devs := strings.Fields(string(out)); len(devs) > 0 {
 			return devs[0], nil

@@ -20,7 +20,12 @@ import (
 	"github.com/ignition-go/ignition/internal/providers/brightbox"
 	"github.com/ignition-go/ignition/internal/providers/exoscale"
 	"github.com/ignition-go/ignition/internal/providers/file"
+	"github.com/ignition-go/ignition/internal/providers/ibmcloud"
+	"github.com/ignition-go/ignition/internal/providers/kubevirt"
+	"github.com/ignition-go/ignition/internal/providers/nutanix"
 	"github.com/ignition-go/ignition/internal/providers/oraclecloud"
+	"github.com/ignition-go/ignition/internal/providers/powervs"
+	"github.com/ignition-go/ignition/internal/providers/proxmoxve"
 	"github.com/ignition-go/ignition/internal/providers/upcloud"
 	"github.com/ignition-go/ignition/internal/providers/vultr"
 )
@@ -52,7 +57,12 @@ var platforms = []Platform{
 	{Name: "brightbox", Fetch: brightbox.Fetch},
 	{Name: "exoscale", Fetch: exoscale.Fetch},
 	{Name: "file", Fetch: file.Fetch},
+	{Name: "ibmcloud", Fetch: ibmcloud.Fetch},
+	{Name: "kubevirt", Fetch: kubevirt.Fetch},
+	{Name: "nutanix", Fetch: nutanix.Fetch},
 	{Name: "oraclecloud", Fetch: oraclecloud.Fetch},
+	{Name: "powervs", Fetch: powervs.Fetch},
+	{Name: "proxmoxve", Fetch: proxmoxve.Fetch},
 	{Name: "upcloud", Fetch: upcloud.Fetch},
 	{Name: "vultr", Fetch: vultr.Fetch},
 }

@@ -169,3 +169,46 @@ func TestReadFromDriveLoop(t *testing.T) {
 		t.Logf("ignition-drive-* dirs in %s (maybe another test's): %v", os.TempDir(), left)
 	}
 }
+
+func TestUserDataFromDrive(t *testing.T) {
+	const cfg = `{"ignition": {"version": "3.4.0"}}`
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string // nil: no drive
+		want    string
+		is      []error
+		errText string
+	}{
+		{name: "plain", files: map[string]string{"user-data": cfg}, want: cfg},
+		{name: "gzip", files: map[string]string{"user-data": string(gz(t, cfg))}, want: cfg},
+		{name: "no drive", is: []error{ErrNoConfig, ErrNoDrive}},
+		{name: "no file", files: map[string]string{"meta-data": "x"}, is: []error{ErrNoConfig, fs.ErrNotExist}},
+		{name: "empty", files: map[string]string{"user-data": " \n"}, is: []error{ErrNoConfig}, errText: "user-data on the config drive labelled cidata or CIDATA is empty"},
+		{name: "bad gzip", files: map[string]string{"user-data": "\x1f\x8bxx"}, errText: "user-data on the config drive labelled cidata or CIDATA: user data looks gzip-compressed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &drivetest.Runner{}
+			if tc.files != nil {
+				r.Drives = []*drivetest.Drive{{Device: "/dev/sr0", Label: "CIDATA", Files: tc.files}}
+			}
+			got, err := UserDataFromDrive(context.Background(), driveHost(r), "user-data", "cidata", "CIDATA")
+			if tc.want != "" {
+				if err != nil || string(got) != tc.want {
+					t.Fatalf("= %q, %v; want %q", got, err, tc.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.errText) {
+				t.Fatalf("err = %v, want %q", err, tc.errText)
+			}
+			for _, is := range tc.is {
+				if !errors.Is(err, is) {
+					t.Errorf("err = %v, not %v", err, is)
+				}
+			}
+			if len(tc.is) == 0 && errors.Is(err, ErrNoConfig) {
+				t.Errorf("err = %v is ErrNoConfig", err)
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/ignition-go/ignition/internal/providers/ibmcloud"
 	"github.com/ignition-go/ignition/internal/providers/kubevirt"
 	"github.com/ignition-go/ignition/internal/providers/nutanix"
+	"github.com/ignition-go/ignition/internal/providers/openstack"
 	"github.com/ignition-go/ignition/internal/providers/oraclecloud"
 	"github.com/ignition-go/ignition/internal/providers/powervs"
 	"github.com/ignition-go/ignition/internal/providers/proxmoxve"
@@ -60,6 +61,7 @@ var platforms = []Platform{
 	{Name: "ibmcloud", Fetch: ibmcloud.Fetch},
 	{Name: "kubevirt", Fetch: kubevirt.Fetch},
 	{Name: "nutanix", Fetch: nutanix.Fetch},
+	{Name: "openstack", Fetch: openstack.Fetch},
 	{Name: "oraclecloud", Fetch: oraclecloud.Fetch},
 	{Name: "powervs", Fetch: powervs.Fetch},
 	{Name: "proxmoxve", Fetch: proxmoxve.Fetch},

@@ -18,6 +18,7 @@ import (
 	"github.com/ignition-go/ignition/internal/providers/akamai"
 	"github.com/ignition-go/ignition/internal/providers/aliyun"
 	"github.com/ignition-go/ignition/internal/providers/brightbox"
+	"github.com/ignition-go/ignition/internal/providers/cloudstack"
 	"github.com/ignition-go/ignition/internal/providers/exoscale"
 	"github.com/ignition-go/ignition/internal/providers/file"
 	"github.com/ignition-go/ignition/internal/providers/ibmcloud"
@@ -56,6 +57,7 @@ var platforms = []Platform{
 	{Name: "akamai", Fetch: akamai.Fetch},
 	{Name: "aliyun", Fetch: aliyun.Fetch},
 	{Name: "brightbox", Fetch: brightbox.Fetch},
+	{Name: "cloudstack", Fetch: cloudstack.Fetch},
 	{Name: "exoscale", Fetch: exoscale.Fetch},
 	{Name: "file", Fetch: file.Fetch},
 	{Name: "ibmcloud", Fetch: ibmcloud.Fetch},

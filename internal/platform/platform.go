@@ -23,6 +23,7 @@ import (
 	"github.com/ignition-go/ignition/internal/providers/file"
 	"github.com/ignition-go/ignition/internal/providers/ibmcloud"
 	"github.com/ignition-go/ignition/internal/providers/kubevirt"
+	"github.com/ignition-go/ignition/internal/providers/metal"
 	"github.com/ignition-go/ignition/internal/providers/nutanix"
 	"github.com/ignition-go/ignition/internal/providers/openstack"
 	"github.com/ignition-go/ignition/internal/providers/oraclecloud"
@@ -62,6 +63,7 @@ var platforms = []Platform{
 	{Name: "file", Fetch: file.Fetch},
 	{Name: "ibmcloud", Fetch: ibmcloud.Fetch},
 	{Name: "kubevirt", Fetch: kubevirt.Fetch},
+	{Name: "metal", Fetch: metal.Fetch},
 	{Name: "nutanix", Fetch: nutanix.Fetch},
 	{Name: "openstack", Fetch: openstack.Fetch},
 	{Name: "oraclecloud", Fetch: oraclecloud.Fetch},

@@ -1,8 +1,8 @@
 // Package exoscale is the Exoscale platform (exoscale). Exoscale's
 // metadata server (CloudStack-derived, API version 1.0) serves the user
 // data at http://169.254.169.254/1.0/user-data, a plain GET; 404 means the
-// instance has none. (Private instances without a public IP get a NoCloud
-// drive instead; Ignition, like upstream, only asks the server.)
+// instance has none. (Exoscale documents a NoCloud drive instead for
+// private instances, those without a public IP; it is not read here.)
 package exoscale
 
 import (

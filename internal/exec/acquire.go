@@ -8,7 +8,13 @@
 //
 //  1. ignition.config.url=URL on the kernel command line (the last one, if
 //     it is given more than once), fetched like any config: with retries,
-//     the Ignition Accept header, every URL scheme configs may use.
+//     the Ignition Accept header, every URL scheme configs may use. Or,
+//     without a URL, ignition.config.device=LABEL with
+//     ignition.config.path=PATH: the file at PATH on the filesystem
+//     labelled LABEL (waited for up to DefaultDeviceTimeout, as a USB stick
+//     may show up late), mounted read-only in a private temp dir. One
+//     without the other is an error, as is a missing device or file: the
+//     user asked for that config, and booting without it would be wrong.
 //  2. user.ign in the runtime, then the local, then the system config dir
 //     (/run/ignition, /etc/ignition, /usr/lib/ignition): the first dir that
 //     has one wins. This is the priority Ignition's distributor notes give
@@ -74,13 +80,16 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ignition-go/ignition/config"
 	"github.com/ignition-go/ignition/config/merge"
 	"github.com/ignition-go/ignition/config/types"
 	"github.com/ignition-go/ignition/internal/distro"
+	"github.com/ignition-go/ignition/internal/exec/command"
 	"github.com/ignition-go/ignition/internal/log"
 	"github.com/ignition-go/ignition/internal/platform"
+	"github.com/ignition-go/ignition/internal/providers"
 	"github.com/ignition-go/ignition/internal/resource"
 	"github.com/ignition-go/ignition/internal/resource/configs"
 )
@@ -102,8 +111,17 @@ const (
 	DefaultNeedNetPath = "/run/ignition/neednet"
 )
 
-// cmdlineKey is the kernel argument naming the user config's URL.
-const cmdlineKey = "ignition.config.url"
+// The kernel arguments naming the user config: its URL, or a filesystem
+// label and a path on that filesystem.
+const (
+	cmdlineKey       = "ignition.config.url"
+	cmdlineDeviceKey = "ignition.config.device"
+	cmdlinePathKey   = "ignition.config.path"
+)
+
+// DefaultDeviceTimeout is how long ignition.config.device's filesystem is
+// waited for.
+const DefaultDeviceTimeout = time.Minute
 
 var (
 	// ErrNeedNet is returned by Run in offline mode when the config needs
@@ -141,6 +159,12 @@ type Acquirer struct {
 	Options resource.Options
 	// Paths are the host locations; zero fields take their defaults.
 	Paths Paths
+	// Commands runs host commands (blkid, mount) for ignition.config.device
+	// and for providers; nil means os/exec.
+	Commands command.OutputRunner
+	// DeviceTimeout bounds the wait for ignition.config.device's
+	// filesystem; 0 means DefaultDeviceTimeout.
+	DeviceTimeout time.Duration
 }
 
 // Outcome is what a fetch stage's acquisition produced.
@@ -326,9 +350,18 @@ func (s *session) userConfig(ctx context.Context, plat platform.Platform) (src s
 	var checked []string
 
 	checked = append(checked, "the kernel command line ("+s.p.KernelCmdline+")")
-	url, err := s.cmdlineURL()
+	url, device, devPath, err := s.cmdline()
 	if err != nil {
 		return source{}, false, err
+	}
+	if url == "" && device != "" {
+		name := fmt.Sprintf("%s on the filesystem labelled %s", devPath, device)
+		raw, err := s.readDevice(ctx, device, devPath)
+		if err != nil {
+			return source{}, false, err
+		}
+		cfg, err := s.parse(name, raw)
+		return source{name: name, cfg: cfg}, err == nil, err
 	}
 	if url != "" {
 		name := cmdlineKey + " " + resource.Redact(url)
@@ -359,7 +392,7 @@ func (s *session) userConfig(ctx context.Context, plat platform.Platform) (src s
 	checked = append(checked, fmt.Sprintf("platform %q", plat.Name))
 	var raw []byte
 	var none error
-	host := platform.Host{Fetcher: s.fetcher, Log: s.l, Getenv: s.a.getenv}
+	host := s.host()
 	err = s.op(func() error {
 		b, err := plat.Fetch(ctx, host)
 		if errors.Is(err, platform.ErrNoConfig) {
@@ -384,23 +417,88 @@ func (s *session) userConfig(ctx context.Context, plat platform.Platform) (src s
 	return source{name: name, cfg: cfg}, err == nil, err
 }
 
-// cmdlineURL returns the config URL named on the kernel command line, or "".
-func (s *session) cmdlineURL() (string, error) {
+// host is what providers (and ignition.config.device) may use.
+func (s *session) host() platform.Host {
+	return platform.Host{Fetcher: s.fetcher, Log: s.l, Getenv: s.a.getenv, Commands: s.a.Commands}
+}
+
+// cmdline returns the config URL named on the kernel command line, and
+// the filesystem label and path naming a config on a local filesystem;
+// each "" when absent. A label without a path, or a path without a
+// label, is an error.
+func (s *session) cmdline() (url, device, path string, err error) {
 	raw, err := os.ReadFile(s.p.KernelCmdline)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.l.Info("no kernel command line at %s", s.p.KernelCmdline)
-		return "", nil
+		return "", "", "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading the kernel command line: %w", err)
+		return "", "", "", fmt.Errorf("reading the kernel command line: %w", err)
 	}
-	url := parseCmdline(string(raw))
-	if url == "" {
-		s.l.Info("no %s on the kernel command line", cmdlineKey)
-	} else {
+	url = parseCmdline(string(raw))
+	device = cmdlineArg(string(raw), cmdlineDeviceKey)
+	path = cmdlineArg(string(raw), cmdlinePathKey)
+	switch {
+	case url != "":
 		s.l.Info("%s=%s is on the kernel command line", cmdlineKey, resource.Redact(url))
+		if device != "" || path != "" {
+			s.l.Warning("%s is on the kernel command line too; it wins over %s and %s", cmdlineKey, cmdlineDeviceKey, cmdlinePathKey)
+		}
+	case device != "" && path != "":
+		s.l.Info("%s=%s %s=%s are on the kernel command line", cmdlineDeviceKey, device, cmdlinePathKey, path)
+	case device != "":
+		return "", "", "", fmt.Errorf("the kernel command line has %s=%s but no %s naming the config on it", cmdlineDeviceKey, device, cmdlinePathKey)
+	case path != "":
+		return "", "", "", fmt.Errorf("the kernel command line has %s=%s but no %s naming the filesystem it is on", cmdlinePathKey, path, cmdlineDeviceKey)
+	default:
+		s.l.Info("no %s on the kernel command line", cmdlineKey)
 	}
-	return url, nil
+	return url, device, path, nil
+}
+
+// readDevice reads the config at path on the filesystem labelled label,
+// waiting for the filesystem to show up. A gzip-compressed config is
+// accepted, as from every platform.
+func (s *session) readDevice(ctx context.Context, label, path string) ([]byte, error) {
+	wait := s.a.DeviceTimeout
+	if wait <= 0 {
+		wait = DefaultDeviceTimeout
+	}
+	h := s.host()
+	var raw []byte
+	err := s.op(func() error {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		for {
+			_, err := providers.FindDrive(wctx, h, label)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, providers.ErrNoDrive) {
+				return err
+			}
+			t := time.NewTimer(250 * time.Millisecond)
+			select {
+			case <-wctx.Done():
+				t.Stop()
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("no filesystem labelled %s appeared within %s", label, wait)
+			case <-t.C:
+			}
+		}
+		b, err := providers.ReadFromDrive(ctx, h, path, label)
+		if err != nil {
+			return err
+		}
+		raw, err = providers.MaybeGunzip(b)
+		return err
+	}, "reading the config %s from the filesystem labelled %s", path, label)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s %s=%s: %w", cmdlineDeviceKey, label, cmdlinePathKey, path, err)
+	}
+	return raw, nil
 }
 
 // parseCmdline returns the value of the last ignition.config.url=
@@ -409,14 +507,20 @@ func (s *session) cmdlineURL() (string, error) {
 // the argument or its value may be wrapped in double quotes, which are
 // dropped (a URL has no spaces to protect, they are percent-encoded).
 func parseCmdline(cmdline string) string {
-	url := ""
+	return cmdlineArg(cmdline, cmdlineKey)
+}
+
+// cmdlineArg returns the value of the last key= argument of a kernel
+// command line, read as parseCmdline reads the URL.
+func cmdlineArg(cmdline, key string) string {
+	val := ""
 	for _, arg := range strings.Fields(cmdline) {
 		arg = unquote(arg)
-		if v, ok := strings.CutPrefix(arg, cmdlineKey+"="); ok {
-			url = unquote(v)
+		if v, ok := strings.CutPrefix(arg, key+"="); ok {
+			val = unquote(v)
 		}
 	}
-	return url
+	return val
 }
 
 // unquote drops a leading double quote and the trailing one matching it.

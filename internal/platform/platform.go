@@ -15,15 +15,30 @@ import (
 	"strings"
 
 	"github.com/ignition-go/ignition/internal/providers"
+	"github.com/ignition-go/ignition/internal/providers/akamai"
+	"github.com/ignition-go/ignition/internal/providers/aliyun"
 	"github.com/ignition-go/ignition/internal/providers/aws"
 	"github.com/ignition-go/ignition/internal/providers/azure"
 	"github.com/ignition-go/ignition/internal/providers/azurestack"
+	"github.com/ignition-go/ignition/internal/providers/brightbox"
+	"github.com/ignition-go/ignition/internal/providers/cloudstack"
 	"github.com/ignition-go/ignition/internal/providers/digitalocean"
+	"github.com/ignition-go/ignition/internal/providers/exoscale"
 	"github.com/ignition-go/ignition/internal/providers/file"
 	"github.com/ignition-go/ignition/internal/providers/gcp"
 	"github.com/ignition-go/ignition/internal/providers/hetzner"
+	"github.com/ignition-go/ignition/internal/providers/ibmcloud"
+	"github.com/ignition-go/ignition/internal/providers/kubevirt"
+	"github.com/ignition-go/ignition/internal/providers/metal"
+	"github.com/ignition-go/ignition/internal/providers/nutanix"
+	"github.com/ignition-go/ignition/internal/providers/openstack"
+	"github.com/ignition-go/ignition/internal/providers/oraclecloud"
 	"github.com/ignition-go/ignition/internal/providers/packet"
+	"github.com/ignition-go/ignition/internal/providers/powervs"
+	"github.com/ignition-go/ignition/internal/providers/proxmoxve"
 	"github.com/ignition-go/ignition/internal/providers/scaleway"
+	"github.com/ignition-go/ignition/internal/providers/upcloud"
+	"github.com/ignition-go/ignition/internal/providers/vultr"
 )
 
 // ErrNoConfig is providers.ErrNoConfig: the user gave no config.
@@ -48,15 +63,30 @@ type Platform struct {
 
 // platforms is the table, kept sorted by name.
 var platforms = []Platform{
+	{Name: "akamai", Fetch: akamai.Fetch},
+	{Name: "aliyun", Fetch: aliyun.Fetch},
 	{Name: "aws", Fetch: aws.Fetch},
 	{Name: "azure", Fetch: azure.Fetch},
 	{Name: "azurestack", Fetch: azurestack.Fetch},
+	{Name: "brightbox", Fetch: brightbox.Fetch},
+	{Name: "cloudstack", Fetch: cloudstack.Fetch},
 	{Name: "digitalocean", Fetch: digitalocean.Fetch},
+	{Name: "exoscale", Fetch: exoscale.Fetch},
 	{Name: "file", Fetch: file.Fetch},
 	{Name: "gcp", Fetch: gcp.Fetch},
 	{Name: "hetzner", Fetch: hetzner.Fetch},
+	{Name: "ibmcloud", Fetch: ibmcloud.Fetch},
+	{Name: "kubevirt", Fetch: kubevirt.Fetch},
+	{Name: "metal", Fetch: metal.Fetch},
+	{Name: "nutanix", Fetch: nutanix.Fetch},
+	{Name: "openstack", Fetch: openstack.Fetch},
+	{Name: "oraclecloud", Fetch: oraclecloud.Fetch},
 	{Name: "packet", Fetch: packet.Fetch},
+	{Name: "powervs", Fetch: powervs.Fetch},
+	{Name: "proxmoxve", Fetch: proxmoxve.Fetch},
 	{Name: "scaleway", Fetch: scaleway.Fetch},
+	{Name: "upcloud", Fetch: upcloud.Fetch},
+	{Name: "vultr", Fetch: vultr.Fetch},
 }
 
 // Get returns the platform with the given id, or an error listing the

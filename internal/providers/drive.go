@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,12 +20,18 @@ var ErrNoDrive = errors.New("no config drive")
 
 // FindDrive returns the device of the first filesystem (in the order of
 // labels) that carries one of labels, asking blkid without its cache;
-// ErrNoDrive when there is none.
+// ErrNoDrive when there is none, another error when blkid could not look.
 func FindDrive(ctx context.Context, h Host, labels ...string) (string, error) {
 	for _, label := range labels {
 		out, err := h.Cmd().Output(ctx, []string{distro.BlkidCmd(), "-c", "/dev/null", "-o", "device", "-t", "LABEL=" + label})
+		var exit interface{ ExitCode() int }
+		if errors.As(err, &exit) && exit.ExitCode() == 2 {
+			continue // blkid's "nothing matched"
+		}
 		if err != nil {
-			continue // blkid exits 2 when nothing matches
+			// A missing blkid or a cancelled context is not "no drive":
+			// saying so would provision the machine without its config.
+			return "", fmt.Errorf("looking for a filesystem labelled %s: %w", label, err)
 		}
 		if devs := strings.Fields(string(out)); len(devs) > 0 {
 			return devs[0], nil
@@ -75,4 +82,27 @@ func ReadFromDrive(ctx context.Context, h Host, path string, labels ...string) (
 		return nil, fmt.Errorf("config drive %s: %s: %w", dev, path, err)
 	}
 	return raw, nil
+}
+
+// UserDataFromDrive returns the user data kept in the file at path on the
+// config drive labelled with one of labels, decompressed if gzipped. A
+// missing drive, a drive without the file and an empty file all mean the
+// user gave no user data there: the error then wraps ErrNoConfig (and
+// ErrNoDrive or fs.ErrNotExist), so a provider can try its next source.
+func UserDataFromDrive(ctx context.Context, h Host, path string, labels ...string) ([]byte, error) {
+	raw, err := ReadFromDrive(ctx, h, path, labels...)
+	if errors.Is(err, ErrNoDrive) || errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %w", ErrNoConfig, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := MaybeGunzip(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s on the config drive labelled %s: %w", path, strings.Join(labels, " or "), err)
+	}
+	if len(bytes.TrimSpace(cfg)) == 0 {
+		return nil, fmt.Errorf("%w: %s on the config drive labelled %s is empty", ErrNoConfig, path, strings.Join(labels, " or "))
+	}
+	return cfg, nil
 }

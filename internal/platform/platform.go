@@ -15,7 +15,14 @@ import (
 	"strings"
 
 	"github.com/ignition-go/ignition/internal/providers"
+	"github.com/ignition-go/ignition/internal/providers/applehv"
 	"github.com/ignition-go/ignition/internal/providers/file"
+	"github.com/ignition-go/ignition/internal/providers/hyperv"
+	"github.com/ignition-go/ignition/internal/providers/nvidiabluefield"
+	"github.com/ignition-go/ignition/internal/providers/qemu"
+	"github.com/ignition-go/ignition/internal/providers/virtualbox"
+	"github.com/ignition-go/ignition/internal/providers/vmware"
+	"github.com/ignition-go/ignition/internal/providers/zvm"
 )
 
 // ErrNoConfig is providers.ErrNoConfig: the user gave no config.
@@ -40,7 +47,14 @@ type Platform struct {
 
 // platforms is the table, kept sorted by name.
 var platforms = []Platform{
+	{Name: "applehv", Fetch: applehv.Fetch},
 	{Name: "file", Fetch: file.Fetch},
+	{Name: "hyperv", Fetch: hyperv.Fetch},
+	{Name: "nvidiabluefield", Fetch: nvidiabluefield.Fetch},
+	{Name: "qemu", Fetch: qemu.Fetch},
+	{Name: "virtualbox", Fetch: virtualbox.Fetch, DeleteConfig: virtualbox.DeleteConfig},
+	{Name: "vmware", Fetch: vmware.Fetch, DeleteConfig: vmware.DeleteConfig},
+	{Name: "zvm", Fetch: zvm.Fetch},
 }
 
 // Get returns the platform with the given id, or an error listing the

@@ -8,11 +8,17 @@
 // initramfs may not have loaded it) shows each fw_cfg entry as a sysfs
 // file, .../by_name/<key>/raw. Without the entry the user gave no config.
 //
-// The raw file is read into one large buffer: the kernel answers a sysfs
-// read at most a page at a time and each answer costs more the further
-// into the entry it starts, so re-opening or seeking back for every 4 KiB
-// (ignition#1259) makes a multi-megabyte config quadratic to read; see
-// BenchmarkFwCfgRead.
+// The raw file is read sequentially into one buffer sized from the
+// entry's "size" file, without ever re-opening or seeking. That removes
+// all the cost userspace adds, but not the kernel's: sysfs hands a binary
+// attribute out at most a page (4 KiB) per read, and qemu_fw_cfg serves a
+// read at offset N by selecting the entry and discarding N bytes through
+// the I/O port one at a time, so reading an entry through sysfs takes time
+// quadratic in its size whatever the reader does (ignition#1259).
+// TestFwCfgInVM measures it in a QEMU guest: about 2.5 s for 512 KiB under
+// TCG, four times that for each doubling. A config above warnSize is
+// therefore read with a warning suggesting a smaller one (for example a
+// small config that merges the large one from ignition.config.url).
 //
 // s390x and ppc64le have no fw_cfg: there the config is the content of the
 // virtio-blk disk whose serial is "virtio-ignition" (by udev's naming,
@@ -77,6 +83,9 @@ func (s source) fetchFwCfg(ctx context.Context, h providers.Host) ([]byte, error
 		h.Log.Warning("loading %s: %v", fwCfgModule, err)
 	}
 	h.Log.Info("reading the config from fw_cfg %s", s.fwCfg)
+	if n, ok := fwCfgSize(s.fwCfg); ok && n > warnSize {
+		h.Log.Warning("the fw_cfg config is %d bytes: the kernel reads fw_cfg in time quadratic in its size, so this may take minutes; a small config that merges a remote one is faster", n)
+	}
 	raw, err := ReadLarge(s.fwCfg)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: fw_cfg has no opt/com.coreos/config (%s does not exist)", providers.ErrNoConfig, s.fwCfg)
@@ -120,6 +129,21 @@ func (s source) fetchBlock(h providers.Host) ([]byte, error) {
 	return bytes.TrimRight(raw, "\x00"), nil
 }
 
+// warnSize is the config size above which reading fw_cfg is slow enough
+// (several seconds, growing quadratically) to warn about.
+const warnSize = 1 << 20
+
+// fwCfgSize returns the size of the fw_cfg entry whose raw file is raw,
+// from the "size" file next to it.
+func fwCfgSize(raw string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(raw), "size"))
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n, err == nil && n >= 0
+}
+
 // initialBuffer is the buffer ReadLarge starts with when the entry's size
 // is unknown: most configs fit, so most reads are one system call per page
 // the kernel hands out, into one allocation.
@@ -137,10 +161,8 @@ func ReadLarge(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	size := initialBuffer
-	if b, err := os.ReadFile(filepath.Join(filepath.Dir(path), "size")); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n >= 0 && n <= config.MaxSize {
-			size = n + 1 // +1 so the final read sees EOF without growing
-		}
+	if n, ok := fwCfgSize(path); ok && n <= config.MaxSize {
+		size = n + 1 // +1 so the final read sees EOF without growing
 	}
 	buf := make([]byte, 0, size)
 	for len(buf) <= config.MaxSize {

@@ -23,9 +23,11 @@ const (
 	hdrSize    = 24
 	hdrVersion = 0x10001
 
-	// Request sizes, header included.
-	connectSize    = hdrSize + 4 + 128 // service location: type + name[128]
-	disconnectSize = hdrSize + 4
+	// Request sizes, header included. The driver checks both sizes of the
+	// fixed-size requests exactly; the ioctl number encodes the larger.
+	connectSize    = hdrSize + 4 + 128 // in: service location (type + name[128])
+	connectOutSize = hdrSize + 4       // out: client id
+	disconnectSize = hdrSize + 4       // in: client id; out: header only
 	callSize       = hdrSize + 16 // client id, function, timeout, interruptible, reserved, parm count
 	parmSize64     = 16           // type + packed union (size + u64 pointer)
 	parmSize32     = 12
@@ -102,7 +104,7 @@ func openHGCM(device string) (properties, error) {
 }
 
 func connectHGCM(f *os.File, ioctl ioctlFunc) (*hgcm, error) {
-	buf := header(connectSize, connectSize)
+	buf := header(connectSize, connectOutSize)
 	le := binary.LittleEndian
 	le.PutUint32(buf[hdrSize:], locLocalhostExisting)
 	copy(buf[hdrSize+4:], serviceName)
@@ -244,7 +246,7 @@ func (c *hgcm) Delete(name string) error {
 }
 
 func (c *hgcm) Close() error {
-	buf := header(disconnectSize, disconnectSize)
+	buf := header(disconnectSize, hdrSize)
 	binary.LittleEndian.PutUint32(buf[hdrSize:], c.client)
 	err := request(c.f, c.ioctl, ioctlDisconnect, buf)
 	if cerr := c.f.Close(); err == nil {

@@ -154,17 +154,27 @@ func mem(addr uint64, size uint32) []byte {
 
 func (d *driver) ioctl(_ uintptr, req uint32, buf []byte) error {
 	le := binary.LittleEndian
-	if le.Uint32(buf[4:]) != hdrVersion || le.Uint32(buf[0:]) != uint32(len(buf)) || le.Uint32(buf[16:]) != uint32(len(buf)) {
-		d.t.Errorf("bad header %x", buf[:hdrSize])
+	// As the driver checks: the version, the ioctl's size against the
+	// larger of the two sizes, and for the fixed-size requests both sizes
+	// exactly.
+	in, out := le.Uint32(buf[0:]), le.Uint32(buf[16:])
+	if le.Uint32(buf[4:]) != hdrVersion || max(in, out) != uint32(len(buf)) || req>>16&0x3fff != uint32(len(buf)) {
+		d.t.Errorf("ioctl %#x: bad header %x for a %d-byte buffer", req, buf[:hdrSize], len(buf))
 		return syscall.EINVAL
 	}
-	if req>>16&0x3fff != uint32(len(buf)) {
-		d.t.Errorf("ioctl %#x encodes size %d, buffer is %d", req, req>>16&0x3fff, len(buf))
-		return syscall.EINVAL
+	sizes := func(wantIn, wantOut uint32) bool {
+		if in != wantIn || out != wantOut {
+			d.t.Errorf("ioctl %#x: sizes in %d out %d, want %d and %d", req, in, out, wantIn, wantOut)
+			return false
+		}
+		return true
 	}
 	rc := func(v int32) { le.PutUint32(buf[12:], uint32(v)) }
 	switch req {
 	case ioctlConnect:
+		if !sizes(hdrSize+132, hdrSize+4) {
+			return syscall.EINVAL
+		}
 		name := string(bytes.TrimRight(buf[hdrSize+4:], "\x00"))
 		if le.Uint32(buf[hdrSize:]) != locLocalhostExisting || name != serviceName {
 			rc(-1)
@@ -175,7 +185,7 @@ func (d *driver) ioctl(_ uintptr, req uint32, buf []byte) error {
 		rc(0)
 		return nil
 	case ioctlDisconnect:
-		if le.Uint32(buf[hdrSize:]) != d.client {
+		if !sizes(hdrSize+4, hdrSize) || le.Uint32(buf[hdrSize:]) != d.client {
 			return syscall.EINVAL
 		}
 		d.connected = false
@@ -185,7 +195,7 @@ func (d *driver) ioctl(_ uintptr, req uint32, buf []byte) error {
 	if req != ioctlCall(uint32(len(buf))) {
 		return syscall.ENOTTY
 	}
-	if !d.connected || le.Uint32(buf[hdrSize:]) != d.client {
+	if in != out || !d.connected || le.Uint32(buf[hdrSize:]) != d.client {
 		return syscall.EINVAL
 	}
 	fn := le.Uint32(buf[hdrSize+4:])

@@ -168,12 +168,31 @@ func deleteConfig(h providers.Host, hv hypervisor) error {
 		return nil
 	}
 	for _, key := range []string{dataKey, encodingKey} {
-		if err := hv.Set(key, ""); err != nil {
-			return fmt.Errorf("emptying guestinfo.%s: %w", key, err)
+		if err := empty(hv, key); err != nil {
+			return err
 		}
 	}
 	h.Log.Info("emptied guestinfo.%s and guestinfo.%s", dataKey, encodingKey)
 	return nil
+}
+
+// empty clears a variable and checks that it is clear: the backdoor does
+// not say whether a set worked, and some VMware versions refuse an empty
+// value, so a single space (which every reader trims) is the fallback.
+func empty(hv hypervisor, key string) error {
+	for _, v := range []string{"", " "} {
+		if err := hv.Set(key, v); err != nil {
+			return fmt.Errorf("emptying guestinfo.%s: %w", key, err)
+		}
+		got, err := hv.Get(key)
+		if err != nil {
+			return fmt.Errorf("checking guestinfo.%s: %w", key, err)
+		}
+		if strings.TrimSpace(got) == "" {
+			return nil
+		}
+	}
+	return fmt.Errorf("guestinfo.%s still holds a value after emptying it", key)
 }
 
 // decode turns the variable's value into the config.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,6 +23,9 @@ type fakeVM struct {
 	vendorErr error
 	vars      map[string]string
 	calls     []string
+	// refuse lists values a set silently ignores, as the backdoor does
+	// with what the VMX refuses.
+	refuse []string
 }
 
 func (f *fakeVM) SysVendor() (string, error) { return f.vendor, f.vendorErr }
@@ -39,7 +43,9 @@ func (f *fakeVM) Set(key, value string) error {
 		panic("backdoor used outside VMware")
 	}
 	f.calls = append(f.calls, fmt.Sprintf("set %s=%q", key, value))
-	f.vars[key] = value
+	if !slices.Contains(f.refuse, value) {
+		f.vars[key] = value
+	}
 	return nil
 }
 
@@ -139,6 +145,19 @@ func TestDeleteConfig(t *testing.T) {
 	}
 	if _, err := fetch(hostEnv(), f); !errors.Is(err, providers.ErrNoConfig) {
 		t.Errorf("fetch after delete: err = %v, want ErrNoConfig", err)
+	}
+
+	// A VMX that refuses empty values gets a space; one that refuses
+	// that too is an error, not a silent success.
+	f = vm(map[string]string{dataKey: cfg, encodingKey: "none"})
+	f.refuse = []string{""}
+	if err := deleteConfig(hostEnv(), f); err != nil || f.vars[dataKey] != " " || f.vars[encodingKey] != " " {
+		t.Errorf("refusing empty values: %v, vars %q", err, f.vars)
+	}
+	f = vm(map[string]string{dataKey: cfg})
+	f.refuse = []string{"", " "}
+	if err := deleteConfig(hostEnv(), f); err == nil || !strings.Contains(err.Error(), "guestinfo.ignition.config.data still holds a value") {
+		t.Errorf("refusing all: err = %v", err)
 	}
 
 	// Nothing to delete, or only in the OVF environment: nothing is set.

@@ -8,7 +8,8 @@
 // A value holds at most 2047 bytes of text, so the config is either one
 // item, "ignition.config", or split over "ignition.config.0",
 // "ignition.config.1", … (numbered from 0, without gaps), which are
-// concatenated in order. When neither is set the user gave no config.
+// concatenated in order. When neither is set (after waiting a little for
+// the daemon, see settle) the user gave no config.
 // Values are NUL-terminated text, so they cannot carry gzip data (which
 // has NUL bytes); the config is passed as is.
 //
@@ -24,6 +25,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/ignition-go/ignition/internal/providers"
 )
@@ -44,23 +46,55 @@ const (
 	splitKey  = "ignition.config." // followed by 0, 1, …
 )
 
+// The daemon writes the pool as the host's items arrive, which may be
+// after Ignition starts: a pool that is missing, torn (read mid-write) or
+// without the config is read again every pollEvery for up to settle.
+const (
+	settle    = 10 * time.Second
+	pollEvery = 250 * time.Millisecond
+)
+
 // Fetch returns the config from the KVP pool, or ErrNoConfig.
-func Fetch(_ context.Context, h providers.Host) ([]byte, error) {
-	return fetchFrom(h, PoolFile)
+func Fetch(ctx context.Context, h providers.Host) ([]byte, error) {
+	return fetchFrom(ctx, h, PoolFile, settle, pollEvery)
 }
 
-func fetchFrom(h providers.Host, pool string) ([]byte, error) {
+func fetchFrom(ctx context.Context, h providers.Host, pool string, wait, every time.Duration) ([]byte, error) {
 	h.Log.Info("reading the config from the Hyper-V KVP pool %s", pool)
+	deadline := time.Now().Add(wait)
+	for logged := false; ; logged = true {
+		cfg, err := readPool(h, pool)
+		var again errAgain
+		if err == nil || !errors.As(err, &again) || time.Now().After(deadline) {
+			return cfg, err
+		}
+		if !logged {
+			h.Log.Info("%v; waiting up to %v for hv_kvp_daemon to write the host's items", err, wait)
+		}
+		select {
+		case <-time.After(every):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (while waiting: %w)", ctx.Err(), err)
+		}
+	}
+}
+
+// errAgain marks a pool worth reading again.
+type errAgain struct{ error }
+
+func (e errAgain) Unwrap() error { return e.error }
+
+func readPool(h providers.Host, pool string) ([]byte, error) {
 	raw, err := os.ReadFile(pool)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("the Hyper-V KVP pool %s does not exist (is hv_kvp_daemon running?): %w", pool, err)
+		return nil, errAgain{fmt.Errorf("the Hyper-V KVP pool %s does not exist (is hv_kvp_daemon running?): %w", pool, err)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the Hyper-V KVP pool: %w", err)
 	}
 	items, err := ParsePool(raw)
 	if err != nil {
-		return nil, fmt.Errorf("the Hyper-V KVP pool %s: %w", pool, err)
+		return nil, errAgain{fmt.Errorf("the Hyper-V KVP pool %s: %w", pool, err)}
 	}
 	if v, ok := items[singleKey]; ok {
 		h.Log.Info("using the KVP item %s", singleKey)
@@ -76,7 +110,7 @@ func fetchFrom(h providers.Host, pool string) ([]byte, error) {
 		cfg = append(cfg, v...)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("%w: the Hyper-V KVP pool %s has neither %s nor %s0", providers.ErrNoConfig, pool, singleKey, splitKey)
+		return nil, errAgain{fmt.Errorf("%w: the Hyper-V KVP pool %s has neither %s nor %s0", providers.ErrNoConfig, pool, singleKey, splitKey)}
 	}
 	if _, ok := items[splitKey+strconv.Itoa(n+1)]; ok {
 		return nil, fmt.Errorf("the Hyper-V KVP pool %s: %s%d is missing but %s%d is set", pool, splitKey, n, splitKey, n+1)

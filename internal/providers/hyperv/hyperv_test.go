@@ -2,12 +2,14 @@ package hyperv
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ignition-go/ignition/internal/log"
 	"github.com/ignition-go/ignition/internal/providers"
@@ -86,7 +88,7 @@ func TestFetch(t *testing.T) {
 		{"gap in split items", []kv{parts[0], parts[2]}, "", "ignition.config.1 is missing but ignition.config.2 is set", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := fetchFrom(host(), pool(t, tc.items...))
+			got, err := fetchFrom(context.Background(), host(), pool(t, tc.items...), 0, time.Millisecond)
 			switch {
 			case tc.none:
 				if !errors.Is(err, providers.ErrNoConfig) {
@@ -108,14 +110,48 @@ func TestFetch(t *testing.T) {
 func TestPoolErrors(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, ".kvp_pool_0")
-	if _, err := fetchFrom(host(), missing); err == nil || errors.Is(err, providers.ErrNoConfig) || !strings.Contains(err.Error(), "hv_kvp_daemon") {
+	if _, err := fetchFrom(context.Background(), host(), missing, 0, time.Millisecond); err == nil || errors.Is(err, providers.ErrNoConfig) || !strings.Contains(err.Error(), "hv_kvp_daemon") {
 		t.Errorf("missing pool: err = %v", err)
 	}
 	torn := filepath.Join(dir, "torn")
 	if err := os.WriteFile(torn, make([]byte, recordSize+100), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fetchFrom(host(), torn); err == nil || !strings.Contains(err.Error(), "whole number") || !strings.Contains(err.Error(), torn) {
+	if _, err := fetchFrom(context.Background(), host(), torn, 0, time.Millisecond); err == nil || !strings.Contains(err.Error(), "whole number") || !strings.Contains(err.Error(), torn) {
 		t.Errorf("torn pool: err = %v", err)
+	}
+}
+
+// TestWaitsForDaemon: the pool appears, first without the config, then
+// with it, while the provider waits.
+func TestWaitsForDaemon(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, ".kvp_pool_0")
+	src := pool(t, kv{"ignition.config", `{"ignition": {"version": "3.4.0"}}`})
+	other := pool(t, kv{"HostName", "hv-host"})
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		os.Rename(other, p)
+		time.Sleep(30 * time.Millisecond)
+		os.Rename(src, p)
+	}()
+	got, err := fetchFrom(context.Background(), host(), p, 5*time.Second, 5*time.Millisecond)
+	if err != nil || !strings.Contains(string(got), "3.4.0") {
+		t.Fatalf("fetch = %q, %v", got, err)
+	}
+
+	// No config ever: ErrNoConfig once the wait is over.
+	start := time.Now()
+	_, err = fetchFrom(context.Background(), host(), pool(t, kv{"HostName", "hv-host"}), 50*time.Millisecond, 5*time.Millisecond)
+	if !errors.Is(err, providers.ErrNoConfig) || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("err = %v after %v", err, time.Since(start))
+	}
+
+	// The context ends the wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = fetchFrom(ctx, host(), filepath.Join(dir, "never"), time.Minute, 5*time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "hv_kvp_daemon") {
+		t.Fatalf("err = %v", err)
 	}
 }

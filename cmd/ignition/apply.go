@@ -35,6 +35,7 @@ import (
 	"github.com/ignition-go/ignition/internal/distro"
 	"github.com/ignition-go/ignition/internal/exec/stages/files"
 	"github.com/ignition-go/ignition/internal/log"
+	"github.com/ignition-go/ignition/internal/platform"
 	"github.com/ignition-go/ignition/internal/resource"
 	"github.com/ignition-go/ignition/internal/resource/configs"
 	"github.com/ignition-go/ignition/internal/version"
@@ -43,14 +44,18 @@ import (
 // applyName is the program name that selects ignition-apply.
 const applyName = "ignition-apply"
 
-// dispatch runs ignition-apply when the program is called by that name
-// (argv[0]'s base name), and the ignition stages otherwise.
+// dispatch runs ignition-apply or ignition-rmcfg (rmcfg.go) when the
+// program is called by that name (argv[0]'s base name), and the ignition
+// stages otherwise.
 func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.Writer, h hostEnv) int {
 	if len(argv) == 0 {
 		return run(ctx, nil, stdout, stderr, h)
 	}
-	if filepath.Base(argv[0]) == applyName {
+	switch filepath.Base(argv[0]) {
+	case applyName:
 		return runApply(ctx, argv[1:], stdin, stdout, stderr, h)
+	case rmcfgName:
+		return runRmcfg(ctx, argv[1:], stdout, stderr, h, platform.Get)
 	}
 	return run(ctx, argv[1:], stdout, stderr, h)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ignition-go/ignition/internal/providers"
 	"github.com/ignition-go/ignition/internal/providers/akamai"
 	"github.com/ignition-go/ignition/internal/providers/aliyun"
+	"github.com/ignition-go/ignition/internal/providers/applehv"
 	"github.com/ignition-go/ignition/internal/providers/aws"
 	"github.com/ignition-go/ignition/internal/providers/azure"
 	"github.com/ignition-go/ignition/internal/providers/azurestack"
@@ -27,18 +28,24 @@ import (
 	"github.com/ignition-go/ignition/internal/providers/file"
 	"github.com/ignition-go/ignition/internal/providers/gcp"
 	"github.com/ignition-go/ignition/internal/providers/hetzner"
+	"github.com/ignition-go/ignition/internal/providers/hyperv"
 	"github.com/ignition-go/ignition/internal/providers/ibmcloud"
 	"github.com/ignition-go/ignition/internal/providers/kubevirt"
 	"github.com/ignition-go/ignition/internal/providers/metal"
 	"github.com/ignition-go/ignition/internal/providers/nutanix"
+	"github.com/ignition-go/ignition/internal/providers/nvidiabluefield"
 	"github.com/ignition-go/ignition/internal/providers/openstack"
 	"github.com/ignition-go/ignition/internal/providers/oraclecloud"
 	"github.com/ignition-go/ignition/internal/providers/packet"
 	"github.com/ignition-go/ignition/internal/providers/powervs"
 	"github.com/ignition-go/ignition/internal/providers/proxmoxve"
+	"github.com/ignition-go/ignition/internal/providers/qemu"
 	"github.com/ignition-go/ignition/internal/providers/scaleway"
 	"github.com/ignition-go/ignition/internal/providers/upcloud"
+	"github.com/ignition-go/ignition/internal/providers/virtualbox"
+	"github.com/ignition-go/ignition/internal/providers/vmware"
 	"github.com/ignition-go/ignition/internal/providers/vultr"
+	"github.com/ignition-go/ignition/internal/providers/zvm"
 )
 
 // ErrNoConfig is providers.ErrNoConfig: the user gave no config.
@@ -65,6 +72,7 @@ type Platform struct {
 var platforms = []Platform{
 	{Name: "akamai", Fetch: akamai.Fetch},
 	{Name: "aliyun", Fetch: aliyun.Fetch},
+	{Name: "applehv", Fetch: applehv.Fetch},
 	{Name: "aws", Fetch: aws.Fetch},
 	{Name: "azure", Fetch: azure.Fetch},
 	{Name: "azurestack", Fetch: azurestack.Fetch},
@@ -75,18 +83,24 @@ var platforms = []Platform{
 	{Name: "file", Fetch: file.Fetch},
 	{Name: "gcp", Fetch: gcp.Fetch},
 	{Name: "hetzner", Fetch: hetzner.Fetch},
+	{Name: "hyperv", Fetch: hyperv.Fetch},
 	{Name: "ibmcloud", Fetch: ibmcloud.Fetch},
 	{Name: "kubevirt", Fetch: kubevirt.Fetch},
 	{Name: "metal", Fetch: metal.Fetch},
 	{Name: "nutanix", Fetch: nutanix.Fetch},
+	{Name: "nvidiabluefield", Fetch: nvidiabluefield.Fetch},
 	{Name: "openstack", Fetch: openstack.Fetch},
 	{Name: "oraclecloud", Fetch: oraclecloud.Fetch},
 	{Name: "packet", Fetch: packet.Fetch},
 	{Name: "powervs", Fetch: powervs.Fetch},
 	{Name: "proxmoxve", Fetch: proxmoxve.Fetch},
+	{Name: "qemu", Fetch: qemu.Fetch},
 	{Name: "scaleway", Fetch: scaleway.Fetch},
 	{Name: "upcloud", Fetch: upcloud.Fetch},
+	{Name: "virtualbox", Fetch: virtualbox.Fetch, DeleteConfig: virtualbox.DeleteConfig},
+	{Name: "vmware", Fetch: vmware.Fetch, DeleteConfig: vmware.DeleteConfig},
 	{Name: "vultr", Fetch: vultr.Fetch},
+	{Name: "zvm", Fetch: zvm.Fetch},
 }
 
 // Get returns the platform with the given id, or an error listing the

@@ -136,19 +136,26 @@ func TestDisksLUKS(t *testing.T) {
 		}
 	})
 
-	// No key file: the stage generates one. With luksFormat's defaults
-	// (argon2id), which the guest's 1 GiB affords, so that the default
-	// path is proven too.
+	// No key file: the stage generates one. The volume is on a partition
+	// the same config makes, named by its partition GUID, which the stage
+	// looks up with blkid (no udev, no /dev/disk links). luksFormat runs
+	// with its defaults (argon2id), which the guest's 1 GiB affords, so
+	// that the default path is proven too, at the cost of a few seconds
+	// per key derivation.
 	t.Run("generated key", func(t *testing.T) {
+		const partGUID = "5e3c5f4a-7d2b-4c1e-9a8f-0b1c2d3e4f50"
 		p := &provision{
 			disks:   []Disk{{Name: "crypt", SizeMiB: 48}},
 			machine: luksGuest,
 			storage: storage{
-				Luks:        []obj{{"name": "gen", "device": "/dev/vdb"}},
+				Disks:       []obj{{"device": "/dev/vdb", "partitions": []obj{{"label": "cryptpart", "guid": partGUID}}}},
+				Luks:        []obj{{"name": "gen", "device": "/dev/disk/by-partuuid/" + partGUID}},
 				Filesystems: []obj{{"device": "/dev/mapper/gen", "format": "ext4", "label": "gen"}},
 			},
 			check: `
-				uuid=$(cryptsetup luksUUID /dev/vdb)
+				grep -q 'disks: /dev/disk/by-partuuid/` + partGUID + ` is /dev/vdb1' /tmp/ignition.log
+				cryptsetup status gen | grep -E '^ *device: +/dev/vdb1$'
+				uuid=$(cryptsetup luksUUID /dev/vdb1)
 				grep -x "gen UUID=$uuid /etc/luks/gen luks" /sysroot/etc/crypttab
 				# 256 random bits, hex-encoded, no newline
 				[ "$(wc -c </sysroot/etc/luks/gen)" = 64 ]
@@ -158,14 +165,18 @@ func TestDisksLUKS(t *testing.T) {
 				! grep -F -f /sysroot/etc/luks/gen /tmp/ignition.log
 				grep -q 'generated a key for gen' /tmp/ignition.log
 				cryptsetup close gen
-				cryptsetup open --key-file /sysroot/etc/luks/gen /dev/vdb again
+				cryptsetup open --key-file /sysroot/etc/luks/gen /dev/vdb1 again
 				[ "$(blkid -c /dev/null -s LABEL -o value /dev/mapper/again)" = gen ]
 				cryptsetup close again
 			`,
 		}
 		res := p.run(t)
 		checkRoot(t, res)
-		img := res.Disks[1]
+		// The partition, copied out: cryptsetup on the host reads its
+		// header from the start of a file.
+		off, size := partition(t, res.Disks[1], 1)
+		img := filepath.Join(t.TempDir(), "part.img")
+		copyRange(t, res.Disks[1], img, off, size)
 		dump := luksDump(t, img)
 		if !strings.Contains(dump, "PBKDF:      argon2id") {
 			t.Errorf("luksDump shows no argon2id key slot (luksFormat's default):\n%s", dump)
@@ -178,7 +189,7 @@ func TestDisksLUKS(t *testing.T) {
 			t.Errorf("the generated key appears on the console")
 		}
 		if !hostKeyOpens(t, img, []byte(key)) {
-			t.Errorf("the generated key in the target does not open %s", img)
+			t.Errorf("the generated key in the target does not open the volume")
 		}
 		if got, want := rootFile(t, res, "/etc/crypttab"), "gen UUID="+luksField(dump, "UUID")+" /etc/luks/gen luks\n"; got != want {
 			t.Errorf("/etc/crypttab on the root disk: %q, want %q", got, want)

@@ -179,9 +179,6 @@ func (p *provision) machineFor(t *testing.T) *Machine {
 	for k, v := range p.machine.Files {
 		m.Files[k] = v
 	}
-	if m.Timeout == 0 {
-		m.Timeout = 3 * time.Minute
-	}
 	m.Script = p.script()
 	return &m
 }

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -96,24 +97,34 @@ func TestDisksRAID(t *testing.T) {
 
 	// RAID5 over three disks plus a spare: the array is made with its
 	// three members active (a resync, not a degraded array recovering
-	// onto its last member) and the fourth waiting as a spare.
+	// onto its last member) and the fourth waiting as a spare. The
+	// members are partitions the same config makes, named by their
+	// labels, which the stage finds with blkid.
 	t.Run("raid5 with a spare", func(t *testing.T) {
+		var disks []obj
+		var members []string
+		for i, label := range []string{"r0", "r1", "r2", "spare"} {
+			disks = append(disks, obj{"device": "/dev/vd" + string(rune('b'+i)),
+				"partitions": []obj{{"label": label, "number": 1, "typeGuid": "A19D880F-05FC-4D3B-A006-743F0F84911E"}}})
+			members = append(members, "/dev/disk/by-partlabel/"+label)
+		}
 		p := &provision{
 			disks: []Disk{{Name: "r0", SizeMiB: 32}, {Name: "r1", SizeMiB: 32}, {Name: "r2", SizeMiB: 32},
 				{Name: "spare", SizeMiB: 32}},
 			machine: Machine{Tools: []string{"mdadm"}, Modules: []string{"raid456"}},
 			storage: storage{
-				Raid: []obj{{"name": "five", "level": "raid5", "spares": 1,
-					"devices": []string{"/dev/vdb", "/dev/vdc", "/dev/vdd", "/dev/vde"}}},
+				Disks:       disks,
+				Raid:        []obj{{"name": "five", "level": "raid5", "spares": 1, "devices": members}},
 				Filesystems: []obj{{"device": "/dev/md/five", "format": "ext4", "label": "five"}},
 			},
 			check: `
+				grep -q 'disks: /dev/disk/by-partlabel/spare is /dev/vde1' /tmp/ignition.log
 				mdadm --detail /dev/md/five | tee /tmp/detail
 				grep -E 'Raid Level : raid5$' /tmp/detail
 				grep -E 'Raid Devices : 3$' /tmp/detail
 				grep -E 'Active Devices : 3$' /tmp/detail
 				grep -E 'Spare Devices : 1$' /tmp/detail
-				grep -E 'spare +/dev/vde$' /tmp/detail
+				grep -E 'spare +/dev/vde1$' /tmp/detail
 				[ "$(blkid -c /dev/null -s LABEL -o value /dev/md/five)" = five ]
 			`,
 		}
@@ -121,14 +132,17 @@ func TestDisksRAID(t *testing.T) {
 		checkRoot(t, res)
 		roles := map[string]int{}
 		for i, img := range res.Disks[1:5] {
-			ex := mdExamine(t, img)
+			off, size := partition(t, img, 1)
+			part := filepath.Join(t.TempDir(), "part.img")
+			copyRange(t, img, part, off, size)
+			ex := mdExamine(t, part)
 			if ex["Raid Level"] != "raid5" || ex["Raid Devices"] != "3" {
-				t.Errorf("%s: mdadm --examine: level %q devices %q, want raid5 over 3", img, ex["Raid Level"], ex["Raid Devices"])
+				t.Errorf("%s partition 1: mdadm --examine: level %q devices %q, want raid5 over 3", img, ex["Raid Level"], ex["Raid Devices"])
 			}
 			role := ex["Device Role"]
 			roles[strings.Fields(role + " x")[0]]++
 			if i == 3 && role != "spare" {
-				t.Errorf("%s (the last device, spares: 1): role %q, want spare", img, role)
+				t.Errorf("%s partition 1 (the last device, spares: 1): role %q, want spare", img, role)
 			}
 		}
 		if roles["Active"] != 3 || roles["spare"] != 1 {

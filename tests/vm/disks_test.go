@@ -114,6 +114,9 @@ type provision struct {
 	version string
 	// rootParts are more partitions on the root disk, after the root.
 	rootParts []obj
+	// rootImage is an existing image for the root disk (a second boot);
+	// a blank one by default.
+	rootImage string
 	// disks are /dev/vdb onwards (vda is the root disk).
 	disks []Disk
 	// machine is merged into the defaults: its Tools, Extra, Modules and
@@ -168,7 +171,11 @@ func (p *provision) config() []byte {
 func (p *provision) machineFor(t *testing.T) *Machine {
 	bin := ignitionBinary(t)
 	m := p.machine
-	m.Disks = append([]Disk{{Name: "root", SizeMiB: rootDiskMiB}}, p.disks...)
+	root := Disk{Name: "root", SizeMiB: rootDiskMiB}
+	if p.rootImage != "" {
+		root = Disk{Name: "root", Image: p.rootImage}
+	}
+	m.Disks = append([]Disk{root}, p.disks...)
 	m.Tools = append(append([]string{}, guestBase.Tools...), p.machine.Tools...)
 	m.Extra = append(append([]string{}, guestBase.Extra...), p.machine.Extra...)
 	m.Modules = append(append([]string{}, guestBase.Modules...), p.machine.Modules...)

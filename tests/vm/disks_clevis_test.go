@@ -146,6 +146,7 @@ func merge(ms ...Machine) Machine {
 }
 
 func TestDisksClevis(t *testing.T) {
+	ignitionBinary(t) // skips under -short; builds once
 	// Tang with a thumbprint only: fetch-offline hands over to fetch (the
 	// network is needed), the binding fetches the advertisement, the
 	// key formatted with stays out of the target, and crypttab says the

@@ -11,6 +11,7 @@ import (
 // which config entry failed and why, in its one CRITICAL line, and leaves
 // the devices it had not reached as they were.
 func TestDisksFailure(t *testing.T) {
+	ignitionBinary(t) // skips under -short; builds once
 	// storage.luks.0 over an ext4 filesystem without wipeVolume: refused.
 	// storage.luks.1, on another disk, comes after it and is not made.
 	t.Run("luks over a filesystem without wipeVolume", func(t *testing.T) {
@@ -99,7 +100,7 @@ func ext4Image(t *testing.T, sizeMiB int, label, name, content string) string {
 		{"mkfs.ext4", "-q", "-F", "-L", label, img},
 		{"debugfs", "-w", "-R", "write " + src + " " + name, img},
 	} {
-		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+		if out, err := exec.Command(hostTool(t, argv[0]), argv[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v: %s", argv, err, out)
 		}
 	}

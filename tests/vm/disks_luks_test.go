@@ -47,7 +47,7 @@ func hostKeyOpens(t *testing.T, img string, key []byte) bool {
 	if err := os.WriteFile(kf, key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := exec.Command("cryptsetup", "open", "--test-passphrase", "--key-file", kf, img).Run()
+	err := exec.Command(hostTool(t, "cryptsetup"), "open", "--test-passphrase", "--key-file", kf, img).Run()
 	if err != nil && exitCode(err) != 2 {
 		t.Fatalf("cryptsetup open --test-passphrase %s: %v", img, err)
 	}
@@ -70,6 +70,7 @@ func randomKey(t *testing.T) string {
 }
 
 func TestDisksLUKS(t *testing.T) {
+	ignitionBinary(t) // skips under -short; builds once
 	// A key file given in the config as a data: URL: the volume is
 	// formatted with it, ext4 on /dev/mapper/secret is mounted and
 	// written, and the files stage puts the key into the target with a

@@ -33,6 +33,7 @@ func mdDataOffset(t *testing.T, img string, examine map[string]string) int64 {
 }
 
 func TestDisksRAID(t *testing.T) {
+	ignitionBinary(t) // skips under -short; builds once
 	// RAID1 over two whole disks, ext4 on /dev/md/data mounted by the
 	// mount stage at /var/data, where the files stage writes a file.
 	t.Run("raid1 mounted and written", func(t *testing.T) {

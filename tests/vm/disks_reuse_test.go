@@ -13,6 +13,7 @@ import (
 // with its data. The second config names the filesystem by its label,
 // which the stage finds with blkid inside the opened volume.
 func TestDisksReuse(t *testing.T) {
+	ignitionBinary(t) // skips under -short; builds once
 	key := randomKey(t)
 	store := func(fsDevice, file, content string) storage {
 		return storage{

@@ -258,15 +258,23 @@ func scriptOutput(serial string, n int) string {
 	return tail(strings.Join(lines, ""), n)
 }
 
+// hostTool finds a host command that a check from outside needs, and
+// skips the test without it.
+func hostTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := lookPath(name)
+	if err != nil {
+		t.Skipf("the check from the host needs %s: %v", name, err)
+	}
+	return p
+}
+
 // hostOutput runs a host command for a check from outside and returns
 // its standard output; the test fails if it does not succeed.
 func hostOutput(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("host check needs %s: %v", name, err)
-	}
 	var stderr bytes.Buffer
-	cmd := exec.Command(name, args...)
+	cmd := exec.Command(hostTool(t, name), args...)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -294,7 +302,7 @@ func partition(t *testing.T, img string, n int) (offset, size int64) {
 // probe returns what blkid finds at offset in img; nil if nothing.
 func probe(t *testing.T, img string, offset int64) map[string]string {
 	t.Helper()
-	cmd := exec.Command("blkid", "-c", "/dev/null", "-p", "-o", "export", "-O", strconv.FormatInt(offset, 10), img)
+	cmd := exec.Command(hostTool(t, "blkid"), "-c", "/dev/null", "-p", "-o", "export", "-O", strconv.FormatInt(offset, 10), img)
 	out, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 2 {
 		return nil // no signature

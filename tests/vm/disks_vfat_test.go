@@ -13,6 +13,7 @@ import (
 // by the disks stage, mounted at /boot/efi by the mount stage and written
 // by the files stage: what the host kernel, without vfat, cannot do.
 func TestDisksVFAT(t *testing.T) {
+	ignitionBinary(t) // skips under -short; builds once
 	const content = "written to the ESP by the files stage\n"
 	p := &provision{
 		rootParts: []obj{{"label": "esp", "number": 2, "sizeMiB": 32,

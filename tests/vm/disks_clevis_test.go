@@ -134,17 +134,6 @@ func (ts *tangServer) serve(ctx context.Context, t *testing.T, conn net.Conn, ta
 	}
 }
 
-// merge combines guest requirements.
-func merge(ms ...Machine) Machine {
-	var out Machine
-	for _, m := range ms {
-		out.Tools = append(out.Tools, m.Tools...)
-		out.Extra = append(out.Extra, m.Extra...)
-		out.Modules = append(out.Modules, m.Modules...)
-	}
-	return out
-}
-
 func TestDisksClevis(t *testing.T) {
 	ignitionBinary(t) // skips under -short; builds once
 	// Tang with a thumbprint only: fetch-offline hands over to fetch (the

@@ -248,6 +248,12 @@ func (s *stage) luksProbe(ctx context.Context, dev string) (luksFound, error) {
 		return luksFound{}, fmt.Errorf("probing %s: %w", dev, err)
 	}
 	v := parseKeyValues(out)
+	if v["TYPE"] == "" && v["PTTYPE"] == "" {
+		// On a partition, blkid also prints the partition's own entry
+		// (PART_ENTRY_*) from the disk's table, and exits 0 with only
+		// that: it says nothing of what the partition holds.
+		return luksFound{nothing: true}, nil
+	}
 	return luksFound{typ: v["TYPE"], usage: v["USAGE"], version: v["VERSION"], uuid: v["UUID"], label: v["LABEL"], ptType: v["PTTYPE"]}, nil
 }
 

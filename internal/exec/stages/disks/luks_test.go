@@ -218,6 +218,16 @@ func TestLuksExisting(t *testing.T) {
 	}{
 		{name: "empty device", probe: reply{exit: 2}, format: true},
 		{
+			// blkid -p on a new partition: its table entry, no content.
+			name:   "empty partition",
+			probe:  reply{out: "DEVNAME=/dev/vdb1\nPART_ENTRY_SCHEME=gpt\nPART_ENTRY_NAME=cryptpart\nPART_ENTRY_UUID=5e3c5f4a-7d2b-4c1e-9a8f-0b1c2d3e4f50\nPART_ENTRY_TYPE=0fc63daf-8483-4772-8e79-3d69d8477de4\nPART_ENTRY_NUMBER=1\nPART_ENTRY_OFFSET=2048\nPART_ENTRY_SIZE=63455\nPART_ENTRY_DISK=253:16\n"},
+			format: true,
+		},
+		{
+			name: "filesystem on a partition", probe: reply{out: "DEVNAME=/dev/vdb1\nUUID=abc\nTYPE=ext4\nUSAGE=filesystem\nPART_ENTRY_SCHEME=gpt\nPART_ENTRY_NUMBER=1\n"},
+			wantErr: "storage.luks.0 (data): /dev/vdb holds a filesystem of type ext4, not a LUKS volume; set wipeVolume to replace it",
+		},
+		{
 			name: "matching volume is kept", probe: reply{out: luks2},
 			luks: types.Luks{KeyFile: keyFile, Label: refOf("secret"), UUID: refOf("11111111-2222-3333-4444-555555555555")},
 		},

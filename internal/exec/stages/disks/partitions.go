@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -228,6 +229,10 @@ func (s *stage) pretend(ctx context.Context, dev string, wipeTable bool, reqs []
 		if why := outsideLargest(out, reqs); why != nil {
 			return why
 		}
+		if r := cannotCreate(err, reqs); r != nil {
+			// Past the end of the disk, or over another partition.
+			return fmt.Errorf("%s: sgdisk cannot create it: %w", r, err)
+		}
 		return fmt.Errorf("sgdisk cannot lay the partitions out: %w", err)
 	}
 	if err := readPretend(out, reqs); err != nil {
@@ -401,6 +406,27 @@ func outsideLargest(out []byte, reqs []*request) error {
 		numbers = numbers[2:]
 		if r.wantStart != 0 && (r.wantStart < first || r.wantStart > last) {
 			return fmt.Errorf("%s: %w", r, fillError(first, last, r.wantStart))
+		}
+	}
+	return nil
+}
+
+// cannotCreateRE is sgdisk's message (on stderr, so in the error) for a
+// --new it cannot carry out; it says where it tried.
+var cannotCreateRE = regexp.MustCompile(`Could not create partition (\d+) from \d+ to \d+`)
+
+// cannotCreate finds the request sgdisk says it could not create, so that
+// the error names the config's partition; nil when the error says no such
+// thing.
+func cannotCreate(err error, reqs []*request) *request {
+	m := cannotCreateRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil
+	}
+	n, _ := strconv.Atoi(m[1])
+	for _, r := range reqs {
+		if r.shouldExist && r.number == n {
+			return r
 		}
 	}
 	return nil

@@ -396,7 +396,16 @@ func TestPlanAndApply(t *testing.T) {
 			name:  "a partition over another one: sgdisk says no",
 			img:   base,
 			parts: []types.Partition{{Number: 3, StartMiB: partsRef(5), SizeMiB: partsRef(1)}},
-			err:   "sgdisk cannot lay the partitions out",
+			err:   "partition 3: sgdisk cannot create it: sgdisk: exit status 4: Could not create partition 3 from 10240 to 12287",
+		},
+		{
+			name: "past the end of the disk: the error names the partition",
+			img:  base,
+			parts: []types.Partition{
+				{Number: 3, Label: partsRef("fits"), SizeMiB: partsRef(1)},
+				{Label: partsRef("big"), SizeMiB: partsRef(200)},
+			},
+			err: `partition 4 ("big", number 0): sgdisk cannot create it: sgdisk: exit status 4: Could not create partition 4 from`,
 		},
 
 		// Placement: the largest free block, not the first that fits.

@@ -12,7 +12,9 @@
 // plain Go values whose state (hit counts, what headers came) the test
 // reads afterwards; no helper process, no IPC. The ignition binary is run
 // with `ip netns exec`, which also bind-mounts /etc/netns/NS/hosts over
-// /etc/hosts for it.
+// /etc/hosts for it. It does so in a new mount namespace copied from the
+// host's, which holds on to whatever other tests have mounted at that
+// moment: `make unit` runs this package after the others for that reason.
 //
 // Needs root (namespaces) and ip(8); without them the tests skip, saying
 // why. Every namespace, and the /etc/netns entry it may have, is deleted

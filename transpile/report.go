@@ -1,6 +1,7 @@
 package transpile
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -154,4 +155,14 @@ func caretPad(line string, col int) string {
 		b.WriteByte(' ')
 	}
 	return b.String()
+}
+
+// Indent pretty-prints an Ignition config the way Butane's -p does: two
+// spaces per level.
+func Indent(compact []byte) ([]byte, error) {
+	var b bytes.Buffer
+	if err := json.Indent(&b, compact, "", "  "); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

@@ -135,13 +135,23 @@ func (w *walker) sugarAllowed(key, name string) (bool, error) {
 	return false, nil
 }
 
-// resolve follows aliases and counts the visit.
+// resolve follows aliases and counts the visit. A resolved alias keeps the
+// position of the alias itself: that is the place the user looks at.
 func (w *walker) resolve(n *yaml.Node) *yaml.Node {
+	w.visits++
+	if n == nil || n.Kind != yaml.AliasNode {
+		return n
+	}
+	at := n
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	w.visits++
-	return n
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.Line, c.Column = at.Line, at.Column
+	return &c
 }
 
 func isNull(n *yaml.Node) bool {

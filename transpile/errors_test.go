@@ -1,0 +1,168 @@
+package transpile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestErrors checks that each problem is reported with the right severity,
+// YAML path, line and column, and a message that says what is wrong.
+func TestErrors(t *testing.T) {
+	const head = "variant: fcos\nversion: 1.5.0\n"
+	tests := []struct {
+		name      string
+		src       string
+		kind      Kind
+		path      string
+		line, col int
+		msg       string
+	}{
+		{"unknown top-level key", head + "storagee: {}\n", Error, "$.storagee", 3, 1, "unknown key storagee"},
+		{"unknown nested key", head + "storage:\n  files:\n    - path: /a\n      mod: 0644\n", Error,
+			"$.storage.files.0.mod", 6, 7, "unknown key mod"},
+		{"camelCase key", head + "storage:\n  disks:\n    - device: /dev/vdb\n      wipeTable: true\n", Error,
+			"$.storage.disks.0.wipeTable", 6, 7, "unknown key wipeTable"},
+		{"key of a later version", "variant: fcos\nversion: 1.3.0\nkernel_arguments:\n  should_exist: [quiet]\n", Error,
+			"$.kernel_arguments", 3, 1, "needs fcos 1.4.0 or later"},
+		{"sugar of a later version", "variant: fcos\nversion: 1.0.0\nstorage:\n  files:\n    - path: /a\n      contents:\n        local: a\n", Error,
+			"$.storage.files.0.contents.local", 7, 9, "needs fcos 1.1.0 or later"},
+		{"ignition.version is not Butane", head + "ignition:\n  version: 3.4.0\n", Error, "$.ignition.version", 4, 3, "unknown key version"},
+		{"duplicate key", head + "storage:\n  files: []\n  files: []\n", Error, "$.storage.files", 5, 3, "duplicate key files"},
+		{"tab indentation", head + "storage:\n\tfiles: []\n", Error, "", 4, 1, "tab"},
+		{"Ignition JSON", `{"ignition": {"version": "3.4.0"}}`, Error, "", 1, 1, "already an Ignition config"},
+		{"other JSON", `{"storage": {}}`, Error, "", 1, 1, "looks like JSON"},
+		{"cloud-config", "#cloud-config\nusers: []\n", Error, "", 0, 0, "cloud-config"},
+		{"unknown variant", "variant: fedora\nversion: 1.0.0\n", Error, "$.variant", 1, 10, "supported variants are fcos, flatcar"},
+		{"unknown version", "variant: fcos\nversion: 1.9.0\n", Error, "$.version", 2, 10,
+			"supported versions are 1.0.0, 1.1.0, 1.2.0, 1.3.0, 1.4.0, 1.5.0, 1.6.0, 1.7.0, 1.8.0-experimental"},
+		{"no version", "variant: fcos\n", Error, "", 1, 1, "needs variant and version"},
+		{"not a mapping", "- a\n- b\n", Error, "", 1, 1, "is a mapping"},
+		{"two documents", head + "---\n" + head, Error, "", 3, 1, "more than one YAML document"},
+		{"wrong type", head + "storage:\n  files:\n    - path: /a\n      mode: rw\n", Error,
+			"$.storage.files.0.mode", 6, 13, `expected an integer, found a string "rw"`},
+		{"list expected", head + "storage:\n  files: {path: /a}\n", Error, "$.storage.files", 4, 10, "expected a list"},
+		{"inline and source", head + "storage:\n  files:\n    - path: /a\n      contents:\n        source: http://x/y\n        inline: z\n", Error,
+			"$.storage.files.0.contents.inline", 8, 17, "mutually exclusive"},
+		{"contents and contents_local", head + "systemd:\n  units:\n    - name: a.service\n      contents: x\n      contents_local: motd\n", Error,
+			"$.systemd.units.0.contents_local", 7, 23, "mutually exclusive"},
+		{"local escapes the files dir", head + "storage:\n  files:\n    - path: /a\n      contents:\n        local: ../golden/fcos-1.0.0.bu\n", Error,
+			"$.storage.files.0.contents.local", 7, 16, "stay inside the files directory"},
+		{"local missing", head + "storage:\n  files:\n    - path: /a\n      contents:\n        local: nope\n", Error,
+			"$.storage.files.0.contents.local", 7, 16, `local file "nope" not found`},
+		{"boot_device not implemented", head + "boot_device:\n  mirror:\n    devices: [/dev/vda, /dev/vdb]\n", Error,
+			"$.boot_device", 3, 1, "does not support it yet"},
+		{"flatcar 1.0 has no clevis", "variant: flatcar\nversion: 1.0.0\nstorage:\n  luks:\n    - name: a\n      device: /dev/sdb\n      clevis: {tpm2: true}\n", Error,
+			"$.storage.luks.0.clevis", 7, 7, "unknown key clevis"},
+		{"with_mount_unit without path", head + "storage:\n  filesystems:\n    - device: /dev/vdb\n      format: ext4\n      with_mount_unit: true\n", Error,
+			"$.storage.filesystems.0.with_mount_unit", 7, 24, "needs path"},
+		{"with_mount_unit on swap before 1.4", "variant: fcos\nversion: 1.3.0\nstorage:\n  filesystems:\n    - device: /dev/vdb\n      format: swap\n      with_mount_unit: true\n", Error,
+			"$.storage.filesystems.0.with_mount_unit", 7, 24, "swap area needs a newer fcos"},
+		{"tree file with contents", head + "storage:\n  trees: [{local: tree}]\n  files:\n    - path: /usr/local/bin/tool\n      contents: {inline: x}\n", Error,
+			"$.storage.files.0", 6, 7, "may not set contents"},
+		{"tree not a directory", head + "storage:\n  trees: [{local: motd}]\n", Error, "$.storage.trees.0.local", 4, 11, "no such directory"},
+		// Found by the config library on the output, mapped back to the YAML.
+		{"Ignition: relative path", head + "storage:\n  files:\n    - path: etc/motd\n", Error,
+			"$.storage.files.0.path", 5, 13, "path not absolute"},
+		{"Ignition: duplicate path", head + "storage:\n  files:\n    - path: /a\n  directories:\n    - path: /a\n", Error,
+			"$.storage.files.0", 5, 7, "duplicate entry"},
+		{"Ignition: bad unit name", head + "systemd:\n  units:\n    - name: foo\n", Error,
+			"$.systemd.units.0.name", 5, 13, "invalid systemd unit extension"},
+		{"Ignition: hash of inline contents", head + "storage:\n  files:\n    - path: /a\n      contents:\n        inline: x\n        verification: {hash: md5-00}\n", Error,
+			"$.storage.files.0.contents.verification.hash", 8, 30, "unrecognized hash function"},
+		{"Ignition warning: enabled without install", head + "systemd:\n  units:\n    - name: a.service\n      enabled: true\n      contents: \"[Service]\\n\"\n", Warning,
+			"$.systemd.units.0.contents", 7, 17, "no install section"},
+		{"lint: decimal mode", head + "storage:\n  files:\n    - path: /a\n      mode: 755\n", Warning,
+			"$.storage.files.0.mode", 6, 13, "write 0755"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Translate([]byte(tt.src), Options{FilesDirs: []string{filesDir}})
+			if tt.kind == Error && !errors.Is(err, ErrInvalid) {
+				t.Errorf("err = %v, want ErrInvalid", err)
+			}
+			for _, e := range res.Report.Entries {
+				if e.Kind == tt.kind && strings.Contains(e.Message, tt.msg) {
+					if e.Path != tt.path || e.Line != tt.line || e.Column != tt.col {
+						t.Errorf("entry %q at %s %d:%d, want %s %d:%d", e.Message, e.Path, e.Line, e.Column, tt.path, tt.line, tt.col)
+					}
+					return
+				}
+			}
+			t.Errorf("no %s containing %q in report:\n%s", tt.kind, tt.msg, raw(res.Report))
+		})
+	}
+}
+
+func raw(r Report) string {
+	var b strings.Builder
+	r.WriteRaw(&b)
+	return b.String()
+}
+
+// TestLocalSymlinkEscape: a symbolic link inside the files directory that
+// points out of it is refused, not followed.
+func TestLocalSymlinkEscape(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	src := "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      contents:\n        local: link\n"
+	res, err := Translate([]byte(src), Options{FilesDirs: []string{dir}})
+	if err == nil {
+		t.Fatalf("a link out of the files directory was followed: %s", res.JSON)
+	}
+	if e := res.Report.Entries[0]; e.Line != 7 || !strings.Contains(e.Message, "escapes") {
+		t.Errorf("entry %s", e.Raw())
+	}
+}
+
+// TestFilesDirsOrder: several files directories are searched in order.
+func TestFilesDirsOrder(t *testing.T) {
+	first, second := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(first, "only-first"), []byte("one"), 0o644)
+	os.WriteFile(filepath.Join(second, "only-first"), []byte("two"), 0o644)
+	os.WriteFile(filepath.Join(second, "only-second"), []byte("two"), 0o644)
+	src := "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n" +
+		"    - path: /a\n      contents: {local: only-first}\n" +
+		"    - path: /b\n      contents: {local: only-second}\n"
+	res, err := Translate([]byte(src), Options{FilesDirs: []string{first, second}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, raw(res.Report))
+	}
+	files := res.Config.Storage.Files
+	if *files[0].Contents.Source != "data:,one" || *files[1].Contents.Source != "data:,two" {
+		t.Errorf("sources %s, %s", *files[0].Contents.Source, *files[1].Contents.Source)
+	}
+}
+
+// TestAliasBomb: aliases that would expand exponentially are not expanded:
+// the typed walk stops at the first node of the wrong type, and the keys
+// that hold the anchors are unknown, so each is reported once.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      contents: {inline: &a0 [x, x]}\n")
+	for i := 1; i < 40; i++ {
+		b.WriteString("a" + itoa(i) + ": &a" + itoa(i) + " [*a" + itoa(i-1) + ", *a" + itoa(i-1) + "]\n")
+	}
+	b.WriteString("passwd:\n  users:\n    - name: core\n      ssh_authorized_keys: *a39\n")
+	res, err := Translate([]byte(b.String()), Options{})
+	if err == nil {
+		t.Fatal("alias bomb accepted")
+	}
+	if n := len(res.Report.Entries); n > 50 {
+		t.Errorf("%d entries: the aliases were expanded", n)
+	}
+	if !strings.Contains(raw(res.Report), "$.passwd.users.0.ssh_authorized_keys.0, line 45 col 12: expected a string, found a list") {
+		t.Errorf("report:\n%s", raw(res.Report))
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

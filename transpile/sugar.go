@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/vincent-petithory/dataurl"
@@ -120,17 +121,37 @@ func dataURL(data []byte, gzipOK bool) (string, bool) {
 	if b64 := ";base64," + base64.StdEncoding.EncodeToString(data); len(b64) < len(opaque) {
 		opaque = b64
 	}
-	if gzipOK {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		zw.Write(data)
-		zw.Close()
-		gz := ";base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+	if gzipOK && len(opaque) > minGzipURL {
+		buf := gzipped(data)
+		gz := ";base64," + base64.StdEncoding.EncodeToString(buf)
 		if len(gz)+len(`"compression":"gzip",`) < len(opaque) {
 			return "data:" + gz, true
 		}
 	}
 	return "data:" + opaque, false
+}
+
+// minGzipURL is the length below which gzip cannot win: a gzip stream is at
+// least 20 bytes (header, an empty block, trailer), 28 in base64, plus
+// ";base64," and the compression field.
+const minGzipURL = 28 + len(";base64,") + len(`"compression":"gzip",`)
+
+// gzipWriters are reused: a best-compression writer allocates about a
+// megabyte of state, which would dominate configs with many files.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestCompression)
+	return zw
+}}
+
+func gzipped(data []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
+	// Writes to a bytes.Buffer cannot fail.
+	zw.Write(data)
+	zw.Close()
+	gzipWriters.Put(zw)
+	return buf.Bytes()
 }
 
 // readLocal reads a file named relative to the files directories, in

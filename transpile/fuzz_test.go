@@ -1,7 +1,6 @@
 package transpile
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -33,7 +32,7 @@ func FuzzTranspile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		res, err := Translate(src, Options{FilesDirs: []string{filesDir}})
-		lines := bytes.Count(src, []byte("\n")) + 1
+		lines := len(splitLines(src))
 		for _, e := range res.Report.Entries {
 			if e.Line < 0 || e.Line > lines {
 				t.Fatalf("entry %q at line %d of a %d-line input", e.Raw(), e.Line, lines)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is the severity of a report entry.
@@ -105,7 +106,7 @@ type Colors bool
 // WriteSnippets writes each entry with the source line it points at and a
 // caret under its column; src is the YAML the report is about.
 func (r Report) WriteSnippets(w io.Writer, src []byte, color Colors) error {
-	lines := strings.Split(string(src), "\n")
+	lines := splitLines(src)
 	for _, e := range r.Entries {
 		kind := e.Kind.String()
 		if color {
@@ -123,7 +124,7 @@ func (r Report) WriteSnippets(w io.Writer, src []byte, color Colors) error {
 		if e.Path != "" {
 			where = e.Path + ", " + where
 		}
-		line := strings.TrimRight(lines[e.Line-1], "\r")
+		line := lines[e.Line-1]
 		gutter := fmt.Sprintf("%d", e.Line)
 		pad := strings.Repeat(" ", len(gutter))
 		fmt.Fprintf(w, "%s--> %s\n", pad, where)
@@ -165,4 +166,29 @@ func Indent(compact []byte) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// splitLines splits src into lines the way YAML counts them: \r\n, \r, \n,
+// NEL, LS and PS all end a line, so that line numbers from the parser
+// index the result.
+func splitLines(src []byte) []string {
+	var lines []string
+	s := string(src)
+	start := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch r {
+		case '\r':
+			lines = append(lines, s[start:i])
+			if i+1 < len(s) && s[i+1] == '\n' {
+				size = 2
+			}
+			start = i + size
+		case '\n', '\u0085', '\u2028', '\u2029':
+			lines = append(lines, s[start:i])
+			start = i + size
+		}
+		i += size
+	}
+	return append(lines, s[start:])
 }

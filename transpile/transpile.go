@@ -151,7 +151,7 @@ func (w *walker) yamlError(src []byte, err error) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	lines := strings.Split(string(src), "\n")
+	lines := splitLines(src)
 	col := 0
 	if line > 0 && line <= len(lines) {
 		text := lines[line-1]

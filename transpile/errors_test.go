@@ -75,6 +75,10 @@ func TestErrors(t *testing.T) {
 			"$.storage.files.0.contents.verification.hash", 8, 30, "unrecognized hash function"},
 		{"Ignition warning: enabled without install", head + "systemd:\n  units:\n    - name: a.service\n      enabled: true\n      contents: \"[Service]\\n\"\n", Warning,
 			"$.systemd.units.0.contents", 7, 17, "no install section"},
+		{"lint: reserved label without number", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - label: root\n          size_mib: 8192\n          resize: true\n", Warning,
+			"$.storage.disks.0.partitions.0.label", 7, 18, "without a number; the image gives it number 4"},
+		{"lint: reserved label, wrong number", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - label: boot\n          number: 4\n", Warning,
+			"$.storage.disks.0.partitions.0.number", 8, 19, "has number 4 but the image gives it number 3"},
 		{"lint: decimal mode", head + "storage:\n  files:\n    - path: /a\n      mode: 755\n", Warning,
 			"$.storage.files.0.mode", 6, 13, "write 0755"},
 	}
@@ -166,3 +170,19 @@ func TestAliasBomb(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestLintsQuiet: what the lints must not flag.
+func TestLintsQuiet(t *testing.T) {
+	for name, src := range map[string]string{
+		"octal mode":         "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      mode: 0644\n",
+		"0o mode":            "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      mode: 0o644\n",
+		"decimal on purpose": "variant: fcos\nversion: 1.5.0\nstorage:\n  directories:\n    - path: /a\n      mode: 493\n",
+		"root with number 4": "variant: fcos\nversion: 1.5.0\nstorage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: root, number: 4, resize: true, size_mib: 10240}\n",
+		"flatcar layout":     "variant: flatcar\nversion: 1.1.0\nstorage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: root, size_mib: 10240}\n",
+	} {
+		res, err := Translate([]byte(src), Options{})
+		if err != nil || len(res.Report.Entries) != 0 {
+			t.Errorf("%s: %v\n%s", name, err, raw(res.Report))
+		}
+	}
+}

@@ -1,10 +1,13 @@
 package transpile
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ignition-go/ignition/config/types"
 )
 
 // lintMode warns about a mode written in decimal that was meant as octal
@@ -22,4 +25,47 @@ func (w *walker) lintMode(n *yaml.Node, in string) {
 		return
 	}
 	w.warnAt(n, in, "mode %s is decimal (0o%o); write 0%s for octal %s", lit, v, lit, lit)
+}
+
+// fcosReserved are the partition labels of the Fedora CoreOS image and the
+// numbers they have on every architecture (PReP takes BIOS-BOOT's slot on
+// ppc64le).
+var fcosReserved = map[string]int{
+	"BIOS-BOOT":         1,
+	"PowerPC-PReP-boot": 1,
+	"EFI-SYSTEM":        2,
+	"boot":              3,
+	"root":              4,
+}
+
+// lintPartitions warns when a partition of the image is named by its label
+// but with no number, or with another number than the image gives it: the
+// label alone would make Ignition create a new partition instead of
+// reusing (or resizing) the existing one.
+func (w *walker) lintPartitions(disks []types.Disk) {
+	if w.v.Variant != "fcos" {
+		return
+	}
+	for i, d := range disks {
+		for j, p := range d.Partitions {
+			if p.Label == nil {
+				continue
+			}
+			want, ok := fcosReserved[*p.Label]
+			if !ok {
+				continue
+			}
+			at := fmt.Sprintf("storage.disks.%d.partitions.%d", i, j)
+			switch {
+			case p.Number == 0:
+				l := w.tr[at+".label"]
+				w.r.Entries = append(w.r.Entries, Entry{Kind: Warning, Path: "$." + l.path, Line: l.line, Column: l.col,
+					Message: fmt.Sprintf("partition %q is reused by label without a number; the image gives it number %d", *p.Label, want)})
+			case p.Number != want:
+				l := w.tr[at+".number"]
+				w.r.Entries = append(w.r.Entries, Entry{Kind: Warning, Path: "$." + l.path, Line: l.line, Column: l.col,
+					Message: fmt.Sprintf("partition %q has number %d but the image gives it number %d", *p.Label, p.Number, want)})
+			}
+		}
+	}
 }

@@ -104,6 +104,7 @@ func (w *walker) translate(src []byte) (Result, error) {
 	if err != nil {
 		return Result{Version: v}, fmt.Errorf("marshalling the Ignition config: %w", err)
 	}
+	w.lintPartitions(cfg.Storage.Disks)
 	w.validate(out)
 	return Result{Version: v, Config: cfg, JSON: out}, nil
 }

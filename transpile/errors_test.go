@@ -79,6 +79,12 @@ func TestErrors(t *testing.T) {
 			"$.storage.disks.0.partitions.0.label", 7, 18, "without a number; the image gives it number 4"},
 		{"lint: reserved label, wrong number", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - label: boot\n          number: 4\n", Warning,
 			"$.storage.disks.0.partitions.0.number", 8, 19, "has number 4 but the image gives it number 3"},
+		{"lint: root too small", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: root, number: 4, size_mib: 4096, resize: true}\n", Warning,
+			"$.storage.disks.0.partitions.0.size_mib", 7, 46, "root partition of 4096 MiB is too small"},
+		{"embedded config invalid", head + "ignition:\n  config:\n    merge:\n      - inline: '{\"ignition\": {\"version\": \"3.9.0\"}}'\n", Error,
+			"$.ignition.config.merge.0.inline", 6, 17, "embedded config: "},
+		{"embedded config not JSON", head + "ignition:\n  config:\n    replace:\n      local: motd\n", Error,
+			"$.ignition.config.replace.local", 6, 14, "embedded config: "},
 		{"lint: decimal mode", head + "storage:\n  files:\n    - path: /a\n      mode: 755\n", Warning,
 			"$.storage.files.0.mode", 6, 13, "write 0755"},
 	}

@@ -38,10 +38,13 @@ var fcosReserved = map[string]int{
 	"root":              4,
 }
 
+// minRootMiB is the smallest root partition Fedora CoreOS supports (8 GiB).
+const minRootMiB = 8192
+
 // lintPartitions warns when a partition of the image is named by its label
-// but with no number, or with another number than the image gives it: the
+// but with no number, or with another number than the image gives it (the
 // label alone would make Ignition create a new partition instead of
-// reusing (or resizing) the existing one.
+// reusing or resizing the existing one), and when root is made too small.
 func (w *walker) lintPartitions(disks []types.Disk) {
 	if w.v.Variant != "fcos" {
 		return
@@ -56,6 +59,11 @@ func (w *walker) lintPartitions(disks []types.Disk) {
 				continue
 			}
 			at := fmt.Sprintf("storage.disks.%d.partitions.%d", i, j)
+			if *p.Label == "root" && p.SizeMiB != nil && *p.SizeMiB > 0 && *p.SizeMiB < minRootMiB {
+				l := w.tr[at+".sizeMiB"]
+				w.r.Entries = append(w.r.Entries, Entry{Kind: Warning, Path: "$." + l.path, Line: l.line, Column: l.col,
+					Message: fmt.Sprintf("root partition of %d MiB is too small; Fedora CoreOS needs at least %d MiB", *p.SizeMiB, minRootMiB)})
+			}
 			switch {
 			case p.Number == 0:
 				l := w.tr[at+".label"]

@@ -18,6 +18,7 @@ import (
 	"github.com/vincent-petithory/dataurl"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ignition-go/ignition/config"
 	"github.com/ignition-go/ignition/config/types"
 )
 
@@ -98,6 +99,9 @@ func (w *walker) resource(r *types.Resource, at where, inline, local *yaml.Node)
 	}
 	hasCompression := allowed(w.v.Ignition, join(at.key, "compression"))
 	userCompressed := r.Compression != nil && *r.Compression != ""
+	if (at.key == "ignition.config.merge" || at.key == "ignition.config.replace") && !userCompressed {
+		w.checkEmbeddedConfig(data, n, in)
+	}
 	url, gz := dataURL(data, hasCompression && !userCompressed)
 	r.Source = &url
 	if hasCompression && !userCompressed {
@@ -111,6 +115,23 @@ func (w *walker) resource(r *types.Resource, at where, inline, local *yaml.Node)
 		w.record(join(at.out, "compression"), n, in)
 	}
 	w.record(join(at.out, "source"), n, in)
+}
+
+// checkEmbeddedConfig validates a config merged or replaced from inline or
+// local contents now, instead of at first boot. Its entries are placed at
+// the inline or local key: their own lines are in another document.
+func (w *walker) checkEmbeddedConfig(data []byte, n *yaml.Node, in string) {
+	_, r, err := config.Parse(data)
+	for _, e := range r.Entries {
+		kind := Warning
+		if e.Kind.IsFatal() {
+			kind = Error
+		}
+		w.add(kind, n, in, "embedded config: %s", e.String())
+	}
+	if err != nil && !r.IsFatal() {
+		w.errorAt(n, in, "embedded config: %v", err)
+	}
 }
 
 // dataURL picks the shortest encoding of data: percent-escaped text,

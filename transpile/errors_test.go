@@ -1,6 +1,7 @@
 package transpile
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -85,6 +86,8 @@ func TestErrors(t *testing.T) {
 			"$.ignition.config.merge.0.inline", 6, 17, "embedded config: "},
 		{"embedded config not JSON", head + "ignition:\n  config:\n    replace:\n      local: motd\n", Error,
 			"$.ignition.config.replace.local", 6, 14, "embedded config: "},
+		{"merge key of a scalar", head + "storage:\n  files:\n    - <<: 3\n      path: /a\n", Error,
+			"$.storage.files.0", 5, 11, "<< merges mappings, found an integer"},
 		{"lint: decimal mode", head + "storage:\n  files:\n    - path: /a\n      mode: 755\n", Warning,
 			"$.storage.files.0.mode", 6, 13, "write 0755"},
 	}
@@ -176,6 +179,62 @@ func TestAliasBomb(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestMergeKeys: YAML merge keys work as in YAML: own keys win, then
+// earlier merged mappings over later ones.
+func TestMergeKeys(t *testing.T) {
+	src := `variant: fcos
+version: 1.5.0
+x-defaults: &common {mode: 0600, overwrite: true, user: {name: core}}
+x-more: &more {mode: 0644, group: {name: wheel}}
+storage:
+  files:
+    - <<: *common
+      path: /a
+    - <<: [*common, *more]
+      path: /b
+      mode: 0400
+    - <<: [*more, *common]
+      path: /c
+`
+	res, err := Translate([]byte(src), Options{})
+	// The x- keys are unknown: a Butane config has no place for anchors
+	// only, so the error must be the only problem.
+	if err == nil {
+		t.Fatal("x- keys accepted")
+	}
+	for _, e := range res.Report.Entries {
+		if !strings.HasPrefix(e.Message, "unknown key x-") {
+			t.Errorf("unexpected %s", e.Raw())
+		}
+	}
+	// Anchors defined inside the config itself are the usual way.
+	src = `variant: fcos
+version: 1.5.0
+storage:
+  files:
+    - &a
+      path: /a
+      mode: 0600
+      user: {name: core}
+    - <<: *a
+      path: /b
+      mode: 0400
+    - <<: [{group: {name: wheel}, mode: 0644}, *a]
+      path: /c
+`
+	res, err = Translate([]byte(src), Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, raw(res.Report))
+	}
+	got, _ := json.Marshal(res.Config.Storage.Files)
+	want := `[{"path":"/a","user":{"name":"core"},"mode":384},` +
+		`{"path":"/b","user":{"name":"core"},"mode":256},` +
+		`{"group":{"name":"wheel"},"path":"/c","user":{"name":"core"},"mode":420}]`
+	if string(got) != want {
+		t.Errorf("files\n%s\nwant\n%s", got, want)
+	}
+}
 
 // TestLintsQuiet: what the lints must not flag.
 func TestLintsQuiet(t *testing.T) {

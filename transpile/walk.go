@@ -246,15 +246,13 @@ func (w *walker) object(n *yaml.Node, v reflect.Value, at where) {
 	fields := fieldsOf(v.Type())
 	sugar := map[string]*yaml.Node{}
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := w.resolve(n.Content[i]), n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			w.errorAt(k, at.in, "keys must be strings, found %s", kindName(k))
-			continue
-		}
+	for _, p := range w.pairs(n, at.in, 0) {
+		k, val := p.key, p.value
 		name := k.Value
 		if seen[name] {
-			w.errorAt(k, join(at.in, name), "duplicate key %s", name)
+			if !p.merged {
+				w.errorAt(k, join(at.in, name), "duplicate key %s", name)
+			}
 			continue
 		}
 		seen[name] = true
@@ -278,6 +276,54 @@ func (w *walker) object(n *yaml.Node, v reflect.Value, at where) {
 		w.unknownKey(k, at, name)
 	}
 	w.applySugar(n, v, at, sugar)
+}
+
+type pair struct {
+	key, value *yaml.Node
+	merged     bool
+}
+
+// maxMergeDepth bounds merge keys nested in merged mappings.
+const maxMergeDepth = 16
+
+// pairs lists the entries of mapping n with YAML merge keys (<<: *anchor,
+// or a list of anchors) expanded: the keys n sets itself come first and
+// win, then merged keys in order, an earlier merged mapping winning over
+// a later one, as the YAML merge key type says.
+func (w *walker) pairs(n *yaml.Node, in string, depth int) []pair {
+	var own, merged []pair
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := w.resolve(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			w.errorAt(k, in, "keys must be strings, found %s", kindName(k))
+			continue
+		}
+		if k.Value != "<<" || (k.Tag != "!!merge" && k.Tag != "") {
+			own = append(own, pair{key: k, value: val})
+			continue
+		}
+		if depth >= maxMergeDepth {
+			w.errorAt(k, in, "merge keys nested more than %d deep", maxMergeDepth)
+			continue
+		}
+		val = w.resolve(val)
+		sources := []*yaml.Node{val}
+		if val.Kind == yaml.SequenceNode {
+			sources = val.Content
+		}
+		for _, src := range sources {
+			src = w.resolve(src)
+			if src.Kind != yaml.MappingNode {
+				w.errorAt(src, in, "<< merges mappings, found %s", kindName(src))
+				continue
+			}
+			for _, p := range w.pairs(src, in, depth+1) {
+				p.merged = true
+				merged = append(merged, p)
+			}
+		}
+	}
+	return append(own, merged...)
 }
 
 func isSugar(t reflect.Type, name string) bool {

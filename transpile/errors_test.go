@@ -41,6 +41,7 @@ func TestErrors(t *testing.T) {
 		{"unknown version", "variant: fcos\nversion: 1.9.0\n", Error, "$.version", 2, 10,
 			"supported versions are 1.0.0, 1.1.0, 1.2.0, 1.3.0, 1.4.0, 1.5.0, 1.6.0, 1.7.0, 1.8.0-experimental"},
 		{"no version", "variant: fcos\n", Error, "", 1, 1, "needs variant and version"},
+		{"empty document", "---", Error, "", 0, 0, "the config is empty"},
 		{"not a mapping", "- a\n- b\n", Error, "", 1, 1, "is a mapping"},
 		{"two documents", head + "---\n" + head, Error, "", 3, 1, "more than one YAML document"},
 		{"wrong type", head + "storage:\n  files:\n    - path: /a\n      mode: rw\n", Error,

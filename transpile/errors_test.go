@@ -59,6 +59,8 @@ func TestErrors(t *testing.T) {
 			"$.boot_device", 3, 1, "does not support it yet"},
 		{"flatcar 1.0 has no clevis", "variant: flatcar\nversion: 1.0.0\nstorage:\n  luks:\n    - name: a\n      device: /dev/sdb\n      clevis: {tpm2: true}\n", Error,
 			"$.storage.luks.0.clevis", 7, 7, "unknown key clevis"},
+		{"flatcar has no cex", "variant: flatcar\nversion: 1.2.0-experimental\nstorage:\n  luks:\n    - name: a\n      device: /dev/sdb\n      cex: {enabled: true}\n", Error,
+			"$.storage.luks.0.cex", 7, 7, "unknown key cex"},
 		{"with_mount_unit without path", head + "storage:\n  filesystems:\n    - device: /dev/vdb\n      format: ext4\n      with_mount_unit: true\n", Error,
 			"$.storage.filesystems.0.with_mount_unit", 7, 24, "needs path"},
 		{"with_mount_unit on swap before 1.4", "variant: fcos\nversion: 1.3.0\nstorage:\n  filesystems:\n    - device: /dev/vdb\n      format: swap\n      with_mount_unit: true\n", Error,

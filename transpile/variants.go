@@ -94,13 +94,14 @@ var Versions = []*Version{
 	{Variant: "fcos", Version: *semver.New("1.6.0"), Ignition: ign("3.5.0"), features: fcos15},
 	{Variant: "fcos", Version: *semver.New("1.7.0"), Ignition: ign("3.6.0"), features: fcos15},
 	{Variant: "fcos", Version: *semver.New("1.8.0-experimental"), Ignition: ign("3.7.0-experimental"), features: fcos15},
-	// Flatcar has no boot_device or grub sections and, before 1.2.0, no
-	// Clevis.
+	// Flatcar has no boot_device or grub sections, no Crypto Express
+	// (cex) and, before 1.2.0, no Clevis.
 	{Variant: "flatcar", Version: *semver.New("1.0.0"), Ignition: ign("3.3.0"), features: flatcar10,
 		forbidden: []string{"storage.luks.clevis"}},
 	{Variant: "flatcar", Version: *semver.New("1.1.0"), Ignition: ign("3.4.0"), features: flatcar11,
 		forbidden: []string{"storage.luks.clevis"}},
-	{Variant: "flatcar", Version: *semver.New("1.2.0-experimental"), Ignition: ign("3.7.0-experimental"), features: flatcar11},
+	{Variant: "flatcar", Version: *semver.New("1.2.0-experimental"), Ignition: ign("3.7.0-experimental"), features: flatcar11,
+		forbidden: []string{"storage.luks.cex"}},
 }
 
 // LookupVersion returns the table entry for a variant and version, or an

@@ -119,6 +119,23 @@ func raw(r Report) string {
 	return b.String()
 }
 
+// TestUnknownKeyHints: the "needs" hint names the first stable version
+// with the key in that place, and only when there is one.
+func TestUnknownKeyHints(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{
+		{"variant: fcos\nversion: 1.0.0\nignition:\n  version: 3.4.0\n", "unknown key version"},
+		{"variant: fcos\nversion: 1.0.0\nstorage:\n  luks: []\n", "unknown key luks (luks needs fcos 1.2.0 or later)"},
+		{"variant: fcos\nversion: 1.4.0\nsystemd:\n  units:\n    - name: a.service\n      contents_local: a\n", "unknown key contents_local (contents_local needs fcos 1.5.0 or later)"},
+		{"variant: flatcar\nversion: 1.1.0\nstorage:\n  luks:\n    - name: a\n      clevis: {}\n", "unknown key clevis"},
+		{"variant: fcos\nversion: 1.7.0\nstorage:\n  files:\n    - path: /a\n      inline: x\n", "unknown key inline"},
+	} {
+		res, _ := Translate([]byte(tt.src), Options{})
+		if len(res.Report.Entries) != 1 || res.Report.Entries[0].Message != tt.want {
+			t.Errorf("%q:\n%s\nwant %q", tt.src, raw(res.Report), tt.want)
+		}
+	}
+}
+
 // TestLocalSymlinkEscape: a symbolic link inside the files directory that
 // points out of it is refused, not followed.
 func TestLocalSymlinkEscape(t *testing.T) {

@@ -256,13 +256,11 @@ func (w *walker) object(n *yaml.Node, v reflect.Value, at where) {
 			continue
 		}
 		seen[name] = true
-		if f, ok := fields[name]; ok && !(at.key == "ignition" && name == "version") {
-			key := join(at.key, f.json)
-			if allowed(w.v.Ignition, key) && !w.forbidden(key) {
-				w.value(val, v.FieldByIndex(f.index), at.field(f.json, name))
-				continue
-			}
-		} else if isSugar(v.Type(), name) {
+		if f, ok := fields[name]; ok && w.knows(v.Type(), at, name) {
+			w.value(val, v.FieldByIndex(f.index), at.field(f.json, name))
+			continue
+		}
+		if isSugar(v.Type(), name) {
 			ok, err := w.sugarAllowed(at.key, name)
 			if err != nil {
 				w.errorAt(k, join(at.in, name), "%v", err)
@@ -273,7 +271,7 @@ func (w *walker) object(n *yaml.Node, v reflect.Value, at where) {
 				continue
 			}
 		}
-		w.unknownKey(k, at, name)
+		w.unknownKey(v.Type(), k, at, name)
 	}
 	w.applySugar(n, v, at, sugar)
 }
@@ -345,15 +343,15 @@ func (w *walker) forbidden(key string) bool {
 }
 
 // unknownKey reports a key this variant version does not have, saying
-// which later version has it when one does.
-func (w *walker) unknownKey(k *yaml.Node, at where, name string) {
+// which later stable version has it when one does.
+func (w *walker) unknownKey(t reflect.Type, k *yaml.Node, at where, name string) {
 	msg := fmt.Sprintf("unknown key %s", name)
 	for _, later := range Versions {
 		if later.Variant != w.v.Variant || !w.v.Version.LessThan(later.Version) || later.Version.PreRelease != "" {
 			continue
 		}
 		lw := walker{v: later}
-		if lw.knows(at, name) {
+		if lw.knows(t, at, name) {
 			msg += fmt.Sprintf(" (%s needs %s or later)", name, later)
 			break
 		}
@@ -361,56 +359,16 @@ func (w *walker) unknownKey(k *yaml.Node, at where, name string) {
 	w.errorAt(k, join(at.in, name), "%s", msg)
 }
 
-// knows reports whether this walker's version accepts key name at at; it
-// only answers for keys of known structs, which is all unknownKey asks.
-func (w *walker) knows(at where, name string) bool {
-	if isSugarAnywhere(name) {
+// knows reports whether this walker's version accepts key name in struct
+// type t at at. It is the test object applies, without decoding.
+func (w *walker) knows(t reflect.Type, at where, name string) bool {
+	if f, ok := fieldsOf(t)[name]; ok && !(at.key == "ignition" && name == "version") {
+		key := join(at.key, f.json)
+		return allowed(w.v.Ignition, key) && !w.forbidden(key)
+	}
+	if isSugar(t, name) {
 		ok, err := w.sugarAllowed(at.key, name)
 		return ok && err == nil
 	}
-	json := snakeToJSON(at.key, name)
-	if json == "" {
-		return false
-	}
-	key := join(at.key, json)
-	return allowed(w.v.Ignition, key) && !w.forbidden(key)
-}
-
-func isSugarAnywhere(name string) bool {
-	for _, names := range sugarKeys {
-		for _, s := range names {
-			if s == name {
-				return true
-			}
-		}
-	}
 	return false
-}
-
-// snakeToJSON finds the Ignition spelling of a Butane key by the config
-// type at Ignition key path parent, or "" if no field has that name.
-func snakeToJSON(parent, name string) string {
-	t := reflect.TypeFor[types.Config]()
-	if parent != "" {
-		for _, part := range strings.Split(parent, ".") {
-			found := false
-			for _, f := range fieldsOf(t) {
-				if f.json == part {
-					t = t.FieldByIndex(f.index).Type
-					for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer {
-						t = t.Elem()
-					}
-					found = true
-					break
-				}
-			}
-			if !found || t.Kind() != reflect.Struct {
-				return ""
-			}
-		}
-	}
-	if f, ok := fieldsOf(t)[name]; ok {
-		return f.json
-	}
-	return ""
 }

@@ -8,6 +8,16 @@
 // handlers. The walk records, for every output JSON path, the YAML node it
 // came from; the output is then validated by the config library and each
 // of its report entries is mapped back to a YAML line and column.
+//
+// Supported: fcos 1.0.0–1.7.0 and 1.8.0-experimental, flatcar 1.0.0–1.1.0
+// and 1.2.0-experimental (see Versions); inline and local on every
+// resource, storage.trees, with_mount_unit (mount and swap units),
+// contents_local, ssh_authorized_keys_local; YAML merge keys; lints for
+// decimal-looking modes and the FCOS partition layout.
+//
+// Not yet supported (reported as such, never silently dropped): the
+// boot_device and grub sections, systemd quadlets, tree modes and
+// ownership, and the openshift, r4e and fiot variants.
 package transpile
 
 import (

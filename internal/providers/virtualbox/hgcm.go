@@ -28,8 +28,8 @@ const (
 	connectSize    = hdrSize + 4 + 128 // in: service location (type + name[128])
 	connectOutSize = hdrSize + 4       // out: client id
 	disconnectSize = hdrSize + 4       // in: client id; out: header only
-	callSize       = hdrSize + 16 // client id, function, timeout, interruptible, reserved, parm count
-	parmSize64     = 16           // type + packed union (size + u64 pointer)
+	callSize       = hdrSize + 16      // client id, function, timeout, interruptible, reserved, parm count
+	parmSize64     = 16                // type + packed union (size + u64 pointer)
 	parmSize32     = 12
 
 	// Service location type: an existing service on the host.

@@ -1,0 +1,273 @@
+package transpile
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestErrors checks that each problem is reported with the right severity,
+// YAML path, line and column, and a message that says what is wrong.
+func TestErrors(t *testing.T) {
+	const head = "variant: fcos\nversion: 1.5.0\n"
+	tests := []struct {
+		name      string
+		src       string
+		kind      Kind
+		path      string
+		line, col int
+		msg       string
+	}{
+		{"unknown top-level key", head + "storagee: {}\n", Error, "$.storagee", 3, 1, "unknown key storagee"},
+		{"unknown nested key", head + "storage:\n  files:\n    - path: /a\n      mod: 0644\n", Error,
+			"$.storage.files.0.mod", 6, 7, "unknown key mod"},
+		{"camelCase key", head + "storage:\n  disks:\n    - device: /dev/vdb\n      wipeTable: true\n", Error,
+			"$.storage.disks.0.wipeTable", 6, 7, "unknown key wipeTable"},
+		{"key of a later version", "variant: fcos\nversion: 1.3.0\nkernel_arguments:\n  should_exist: [quiet]\n", Error,
+			"$.kernel_arguments", 3, 1, "needs fcos 1.4.0 or later"},
+		{"sugar of a later version", "variant: fcos\nversion: 1.0.0\nstorage:\n  files:\n    - path: /a\n      contents:\n        local: a\n", Error,
+			"$.storage.files.0.contents.local", 7, 9, "needs fcos 1.1.0 or later"},
+		{"ignition.version is not Butane", head + "ignition:\n  version: 3.4.0\n", Error, "$.ignition.version", 4, 3, "unknown key version"},
+		{"duplicate key", head + "storage:\n  files: []\n  files: []\n", Error, "$.storage.files", 5, 3, "duplicate key files"},
+		{"tab indentation", head + "storage:\n\tfiles: []\n", Error, "", 4, 1, "tab"},
+		{"Ignition JSON", `{"ignition": {"version": "3.4.0"}}`, Error, "", 1, 1, "already an Ignition config"},
+		{"other JSON", `{"storage": {}}`, Error, "", 1, 1, "looks like JSON"},
+		{"cloud-config", "#cloud-config\nusers: []\n", Error, "", 0, 0, "cloud-config"},
+		{"unknown variant", "variant: fedora\nversion: 1.0.0\n", Error, "$.variant", 1, 10, "supported variants are fcos, flatcar"},
+		{"unknown version", "variant: fcos\nversion: 1.9.0\n", Error, "$.version", 2, 10,
+			"supported versions are 1.0.0, 1.1.0, 1.2.0, 1.3.0, 1.4.0, 1.5.0, 1.6.0, 1.7.0, 1.8.0-experimental"},
+		{"no version", "variant: fcos\n", Error, "", 1, 1, "needs variant and version"},
+		{"empty document", "---", Error, "", 0, 0, "the config is empty"},
+		{"not a mapping", "- a\n- b\n", Error, "", 1, 1, "is a mapping"},
+		{"two documents", head + "---\n" + head, Error, "", 3, 1, "more than one YAML document"},
+		{"wrong type", head + "storage:\n  files:\n    - path: /a\n      mode: rw\n", Error,
+			"$.storage.files.0.mode", 6, 13, `expected an integer, found a string "rw"`},
+		{"list expected", head + "storage:\n  files: {path: /a}\n", Error, "$.storage.files", 4, 10, "expected a list"},
+		{"inline and source", head + "storage:\n  files:\n    - path: /a\n      contents:\n        source: http://x/y\n        inline: z\n", Error,
+			"$.storage.files.0.contents.inline", 8, 17, "mutually exclusive"},
+		{"contents and contents_local", head + "systemd:\n  units:\n    - name: a.service\n      contents: x\n      contents_local: motd\n", Error,
+			"$.systemd.units.0.contents_local", 7, 23, "mutually exclusive"},
+		{"local escapes the files dir", head + "storage:\n  files:\n    - path: /a\n      contents:\n        local: ../golden/fcos-1.0.0.bu\n", Error,
+			"$.storage.files.0.contents.local", 7, 16, "stay inside the files directory"},
+		{"local missing", head + "storage:\n  files:\n    - path: /a\n      contents:\n        local: nope\n", Error,
+			"$.storage.files.0.contents.local", 7, 16, `local file "nope" not found`},
+		{"boot_device not implemented", head + "boot_device:\n  mirror:\n    devices: [/dev/vda, /dev/vdb]\n", Error,
+			"$.boot_device", 3, 1, "does not support it yet"},
+		{"flatcar 1.0 has no clevis", "variant: flatcar\nversion: 1.0.0\nstorage:\n  luks:\n    - name: a\n      device: /dev/sdb\n      clevis: {tpm2: true}\n", Error,
+			"$.storage.luks.0.clevis", 7, 7, "unknown key clevis"},
+		{"flatcar has no cex", "variant: flatcar\nversion: 1.2.0-experimental\nstorage:\n  luks:\n    - name: a\n      device: /dev/sdb\n      cex: {enabled: true}\n", Error,
+			"$.storage.luks.0.cex", 7, 7, "unknown key cex"},
+		{"with_mount_unit without path", head + "storage:\n  filesystems:\n    - device: /dev/vdb\n      format: ext4\n      with_mount_unit: true\n", Error,
+			"$.storage.filesystems.0.with_mount_unit", 7, 24, "needs path"},
+		{"with_mount_unit on swap before 1.4", "variant: fcos\nversion: 1.3.0\nstorage:\n  filesystems:\n    - device: /dev/vdb\n      format: swap\n      with_mount_unit: true\n", Error,
+			"$.storage.filesystems.0.with_mount_unit", 7, 24, "swap area needs a newer fcos"},
+		{"tree file with contents", head + "storage:\n  trees: [{local: tree}]\n  files:\n    - path: /usr/local/bin/tool\n      contents: {inline: x}\n", Error,
+			"$.storage.files.0", 6, 7, "may not set contents"},
+		{"tree not a directory", head + "storage:\n  trees: [{local: motd}]\n", Error, "$.storage.trees.0.local", 4, 11, "no such directory"},
+		// Found by the config library on the output, mapped back to the YAML.
+		{"Ignition: relative path", head + "storage:\n  files:\n    - path: etc/motd\n", Error,
+			"$.storage.files.0.path", 5, 13, "path not absolute"},
+		{"Ignition: duplicate path", head + "storage:\n  files:\n    - path: /a\n  directories:\n    - path: /a\n", Error,
+			"$.storage.files.0", 5, 7, "duplicate entry"},
+		{"Ignition: bad unit name", head + "systemd:\n  units:\n    - name: foo\n", Error,
+			"$.systemd.units.0.name", 5, 13, "invalid systemd unit extension"},
+		{"Ignition: hash of inline contents", head + "storage:\n  files:\n    - path: /a\n      contents:\n        inline: x\n        verification: {hash: md5-00}\n", Error,
+			"$.storage.files.0.contents.verification.hash", 8, 30, "unrecognized hash function"},
+		{"Ignition warning: enabled without install", head + "systemd:\n  units:\n    - name: a.service\n      enabled: true\n      contents: \"[Service]\\n\"\n", Warning,
+			"$.systemd.units.0.contents", 7, 17, "no install section"},
+		{"lint: reserved label without number", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - label: root\n          size_mib: 8192\n          resize: true\n", Warning,
+			"$.storage.disks.0.partitions.0.label", 7, 18, "without a number; the image gives it number 4"},
+		{"lint: reserved label, wrong number", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - label: boot\n          number: 4\n", Warning,
+			"$.storage.disks.0.partitions.0.number", 8, 19, "has number 4 but the image gives it number 3"},
+		{"lint: root too small", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: root, number: 4, size_mib: 4096, resize: true}\n", Warning,
+			"$.storage.disks.0.partitions.0.size_mib", 7, 46, "root partition of 4096 MiB is too small"},
+		{"embedded config invalid", head + "ignition:\n  config:\n    merge:\n      - inline: '{\"ignition\": {\"version\": \"3.9.0\"}}'\n", Error,
+			"$.ignition.config.merge.0.inline", 6, 17, "embedded config: "},
+		{"embedded config not JSON", head + "ignition:\n  config:\n    replace:\n      local: motd\n", Error,
+			"$.ignition.config.replace.local", 6, 14, "embedded config: "},
+		{"merge key of a scalar", head + "storage:\n  files:\n    - <<: 3\n      path: /a\n", Error,
+			"$.storage.files.0", 5, 11, "<< merges mappings, found an integer"},
+		{"lint: decimal mode", head + "storage:\n  files:\n    - path: /a\n      mode: 755\n", Warning,
+			"$.storage.files.0.mode", 6, 13, "write 0755"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Translate([]byte(tt.src), Options{FilesDirs: []string{filesDir}})
+			if tt.kind == Error && !errors.Is(err, ErrInvalid) {
+				t.Errorf("err = %v, want ErrInvalid", err)
+			}
+			for _, e := range res.Report.Entries {
+				if e.Kind == tt.kind && strings.Contains(e.Message, tt.msg) {
+					if e.Path != tt.path || e.Line != tt.line || e.Column != tt.col {
+						t.Errorf("entry %q at %s %d:%d, want %s %d:%d", e.Message, e.Path, e.Line, e.Column, tt.path, tt.line, tt.col)
+					}
+					return
+				}
+			}
+			t.Errorf("no %s containing %q in report:\n%s", tt.kind, tt.msg, raw(res.Report))
+		})
+	}
+}
+
+func raw(r Report) string {
+	var b strings.Builder
+	r.WriteRaw(&b)
+	return b.String()
+}
+
+// TestUnknownKeyHints: the "needs" hint names the first stable version
+// with the key in that place, and only when there is one.
+func TestUnknownKeyHints(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{
+		{"variant: fcos\nversion: 1.0.0\nignition:\n  version: 3.4.0\n", "unknown key version"},
+		{"variant: fcos\nversion: 1.0.0\nstorage:\n  luks: []\n", "unknown key luks (luks needs fcos 1.2.0 or later)"},
+		{"variant: fcos\nversion: 1.4.0\nsystemd:\n  units:\n    - name: a.service\n      contents_local: a\n", "unknown key contents_local (contents_local needs fcos 1.5.0 or later)"},
+		{"variant: flatcar\nversion: 1.1.0\nstorage:\n  luks:\n    - name: a\n      clevis: {}\n", "unknown key clevis"},
+		{"variant: fcos\nversion: 1.7.0\nstorage:\n  files:\n    - path: /a\n      inline: x\n", "unknown key inline"},
+	} {
+		res, _ := Translate([]byte(tt.src), Options{})
+		if len(res.Report.Entries) != 1 || res.Report.Entries[0].Message != tt.want {
+			t.Errorf("%q:\n%s\nwant %q", tt.src, raw(res.Report), tt.want)
+		}
+	}
+}
+
+// TestLocalSymlinkEscape: a symbolic link inside the files directory that
+// points out of it is refused, not followed.
+func TestLocalSymlinkEscape(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	src := "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      contents:\n        local: link\n"
+	res, err := Translate([]byte(src), Options{FilesDirs: []string{dir}})
+	if err == nil {
+		t.Fatalf("a link out of the files directory was followed: %s", res.JSON)
+	}
+	if e := res.Report.Entries[0]; e.Line != 7 || !strings.Contains(e.Message, "escapes") {
+		t.Errorf("entry %s", e.Raw())
+	}
+}
+
+// TestFilesDirsOrder: several files directories are searched in order.
+func TestFilesDirsOrder(t *testing.T) {
+	first, second := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(first, "only-first"), []byte("one"), 0o644)
+	os.WriteFile(filepath.Join(second, "only-first"), []byte("two"), 0o644)
+	os.WriteFile(filepath.Join(second, "only-second"), []byte("two"), 0o644)
+	src := "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n" +
+		"    - path: /a\n      contents: {local: only-first}\n" +
+		"    - path: /b\n      contents: {local: only-second}\n"
+	res, err := Translate([]byte(src), Options{FilesDirs: []string{first, second}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, raw(res.Report))
+	}
+	files := res.Config.Storage.Files
+	if *files[0].Contents.Source != "data:,one" || *files[1].Contents.Source != "data:,two" {
+		t.Errorf("sources %s, %s", *files[0].Contents.Source, *files[1].Contents.Source)
+	}
+}
+
+// TestAliasBomb: aliases that would expand exponentially are not expanded:
+// the typed walk stops at the first node of the wrong type, and the keys
+// that hold the anchors are unknown, so each is reported once.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      contents: {inline: &a0 [x, x]}\n")
+	for i := 1; i < 40; i++ {
+		b.WriteString("a" + itoa(i) + ": &a" + itoa(i) + " [*a" + itoa(i-1) + ", *a" + itoa(i-1) + "]\n")
+	}
+	b.WriteString("passwd:\n  users:\n    - name: core\n      ssh_authorized_keys: *a39\n")
+	res, err := Translate([]byte(b.String()), Options{})
+	if err == nil {
+		t.Fatal("alias bomb accepted")
+	}
+	if n := len(res.Report.Entries); n > 50 {
+		t.Errorf("%d entries: the aliases were expanded", n)
+	}
+	if !strings.Contains(raw(res.Report), "$.passwd.users.0.ssh_authorized_keys.0, line 45 col 12: expected a string, found a list") {
+		t.Errorf("report:\n%s", raw(res.Report))
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestMergeKeys: YAML merge keys work as in YAML: own keys win, then
+// earlier merged mappings over later ones.
+func TestMergeKeys(t *testing.T) {
+	src := `variant: fcos
+version: 1.5.0
+x-defaults: &common {mode: 0600, overwrite: true, user: {name: core}}
+x-more: &more {mode: 0644, group: {name: wheel}}
+storage:
+  files:
+    - <<: *common
+      path: /a
+    - <<: [*common, *more]
+      path: /b
+      mode: 0400
+    - <<: [*more, *common]
+      path: /c
+`
+	res, err := Translate([]byte(src), Options{})
+	// The x- keys are unknown: a Butane config has no place for anchors
+	// only, so the error must be the only problem.
+	if err == nil {
+		t.Fatal("x- keys accepted")
+	}
+	for _, e := range res.Report.Entries {
+		if !strings.HasPrefix(e.Message, "unknown key x-") {
+			t.Errorf("unexpected %s", e.Raw())
+		}
+	}
+	// Anchors defined inside the config itself are the usual way.
+	src = `variant: fcos
+version: 1.5.0
+storage:
+  files:
+    - &a
+      path: /a
+      mode: 0600
+      user: {name: core}
+    - <<: *a
+      path: /b
+      mode: 0400
+    - <<: [{group: {name: wheel}, mode: 0644}, *a]
+      path: /c
+`
+	res, err = Translate([]byte(src), Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, raw(res.Report))
+	}
+	got, _ := json.Marshal(res.Config.Storage.Files)
+	want := `[{"path":"/a","user":{"name":"core"},"mode":384},` +
+		`{"path":"/b","user":{"name":"core"},"mode":256},` +
+		`{"group":{"name":"wheel"},"path":"/c","user":{"name":"core"},"mode":420}]`
+	if string(got) != want {
+		t.Errorf("files\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestLintsQuiet: what the lints must not flag.
+func TestLintsQuiet(t *testing.T) {
+	for name, src := range map[string]string{
+		"octal mode":         "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      mode: 0644\n",
+		"0o mode":            "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      mode: 0o644\n",
+		"decimal on purpose": "variant: fcos\nversion: 1.5.0\nstorage:\n  directories:\n    - path: /a\n      mode: 493\n",
+		"root with number 4": "variant: fcos\nversion: 1.5.0\nstorage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: root, number: 4, resize: true, size_mib: 10240}\n",
+		"flatcar layout":     "variant: flatcar\nversion: 1.1.0\nstorage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: root, size_mib: 10240}\n",
+	} {
+		res, err := Translate([]byte(src), Options{})
+		if err != nil || len(res.Report.Entries) != 0 {
+			t.Errorf("%s: %v\n%s", name, err, raw(res.Report))
+		}
+	}
+}

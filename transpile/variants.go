@@ -1,0 +1,176 @@
+package transpile
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/coreos/go-semver/semver"
+
+	"github.com/ignition-go/ignition/config"
+	"github.com/ignition-go/ignition/config/spec"
+)
+
+// feature is a piece of sugar (or a section) that only some variant
+// versions have.
+type feature string
+
+const (
+	// featInlineFiles: `inline` on storage.files contents and append (fcos 1.0.0).
+	featInlineFiles feature = "inline-files"
+	// featResources: `inline` and `local` on every resource.
+	featResources feature = "inline-local"
+	// featTrees: storage.trees.
+	featTrees feature = "trees"
+	// featMountUnit: filesystems with_mount_unit for mounted filesystems.
+	featMountUnit feature = "mount-unit"
+	// featSwapUnit: with_mount_unit on a swap area makes a .swap unit.
+	featSwapUnit feature = "swap-unit"
+	// featContentsLocal: contents_local on units and drop-ins.
+	featContentsLocal feature = "contents-local"
+	// featSSHKeysLocal: passwd.users ssh_authorized_keys_local.
+	featSSHKeysLocal feature = "ssh-keys-local"
+	// featBootDevice: the boot_device section (not implemented yet).
+	featBootDevice feature = "boot-device"
+	// featGrub: the grub section (not implemented yet).
+	featGrub feature = "grub"
+)
+
+// Version is one (variant, version) of the Butane format: which fields it
+// allows and which Ignition spec it emits.
+type Version struct {
+	Variant  string
+	Version  semver.Version
+	Ignition *spec.Spec
+	features []feature
+	// forbidden are Ignition key paths (dotted, camelCase) the target spec
+	// has but this variant refuses.
+	forbidden []string
+}
+
+// String is "variant version", e.g. "fcos 1.5.0".
+func (v *Version) String() string { return v.Variant + " " + v.Version.String() }
+
+func (v *Version) has(f feature) bool {
+	for _, x := range v.features {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+func ign(version string) *spec.Spec {
+	s := config.Lookup(version)
+	if s == nil {
+		panic("transpile: no Ignition spec " + version)
+	}
+	return s
+}
+
+// Each list of features is the one before it plus what that version added.
+var (
+	fcos10 = []feature{featInlineFiles}
+	fcos11 = append(clone(fcos10), featResources, featTrees, featMountUnit)
+	fcos13 = append(clone(fcos11), featBootDevice)
+	fcos14 = append(clone(fcos13), featSwapUnit)
+	fcos15 = append(clone(fcos14), featContentsLocal, featSSHKeysLocal, featGrub)
+
+	flatcar10 = []feature{featInlineFiles, featResources, featTrees, featMountUnit, featSwapUnit}
+	flatcar11 = append(clone(flatcar10), featContentsLocal, featSSHKeysLocal)
+)
+
+func clone(f []feature) []feature { return append([]feature(nil), f...) }
+
+// Versions is the variant/version table (Butane docs/specs.md): every
+// supported (variant, version) and the Ignition spec it emits.
+var Versions = []*Version{
+	{Variant: "fcos", Version: *semver.New("1.0.0"), Ignition: ign("3.0.0"), features: fcos10},
+	{Variant: "fcos", Version: *semver.New("1.1.0"), Ignition: ign("3.1.0"), features: fcos11},
+	{Variant: "fcos", Version: *semver.New("1.2.0"), Ignition: ign("3.2.0"), features: fcos11},
+	{Variant: "fcos", Version: *semver.New("1.3.0"), Ignition: ign("3.2.0"), features: fcos13},
+	{Variant: "fcos", Version: *semver.New("1.4.0"), Ignition: ign("3.3.0"), features: fcos14},
+	{Variant: "fcos", Version: *semver.New("1.5.0"), Ignition: ign("3.4.0"), features: fcos15},
+	{Variant: "fcos", Version: *semver.New("1.6.0"), Ignition: ign("3.5.0"), features: fcos15},
+	{Variant: "fcos", Version: *semver.New("1.7.0"), Ignition: ign("3.6.0"), features: fcos15},
+	{Variant: "fcos", Version: *semver.New("1.8.0-experimental"), Ignition: ign("3.7.0-experimental"), features: fcos15},
+	// Flatcar has no boot_device or grub sections, no Crypto Express
+	// (cex) and, before 1.2.0, no Clevis.
+	{Variant: "flatcar", Version: *semver.New("1.0.0"), Ignition: ign("3.3.0"), features: flatcar10,
+		forbidden: []string{"storage.luks.clevis"}},
+	{Variant: "flatcar", Version: *semver.New("1.1.0"), Ignition: ign("3.4.0"), features: flatcar11,
+		forbidden: []string{"storage.luks.clevis"}},
+	{Variant: "flatcar", Version: *semver.New("1.2.0-experimental"), Ignition: ign("3.7.0-experimental"), features: flatcar11,
+		forbidden: []string{"storage.luks.cex"}},
+}
+
+// LookupVersion returns the table entry for a variant and version, or an
+// error that lists what is supported.
+func LookupVersion(variant, version string) (*Version, error) {
+	known := false
+	for _, v := range Versions {
+		if v.Variant != variant {
+			continue
+		}
+		known = true
+		if v.Version.String() == version {
+			return v, nil
+		}
+	}
+	if !known {
+		return nil, fmt.Errorf("unsupported variant %q; supported variants are %s", variant, strings.Join(variants(), ", "))
+	}
+	return nil, fmt.Errorf("unsupported %s version %q; supported versions are %s", variant, version, strings.Join(versionsOf(variant), ", "))
+}
+
+func variants() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range Versions {
+		if !seen[v.Variant] {
+			seen[v.Variant] = true
+			out = append(out, v.Variant)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func versionsOf(variant string) []string {
+	var out []string
+	for _, v := range Versions {
+		if v.Variant == variant {
+			out = append(out, v.Version.String())
+		}
+	}
+	return out
+}
+
+// allowed reports whether Ignition key path p (dotted camelCase, list
+// elements left out) exists in s: the nearest ancestor-or-self of p that
+// some spec lists must have been added by s or a spec before it. This is
+// the rule config/ applies when it parses JSON, restated for the YAML walk.
+func allowed(s *spec.Spec, p string) bool {
+	for {
+		if t := firstListing(p); t != nil {
+			return !s.Version.LessThan(t.Version)
+		}
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			return false
+		}
+		p = p[:i]
+	}
+}
+
+// firstListing returns the oldest spec whose Keys list p, or nil.
+func firstListing(p string) *spec.Spec {
+	for _, s := range config.Versions {
+		for _, k := range s.Keys {
+			if k == p {
+				return s
+			}
+		}
+	}
+	return nil
+}

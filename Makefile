@@ -53,6 +53,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchesStdlib$$' -fuzztime $(FUZZTIME) ./config/internal/jsontree
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzDataURL$$' -fuzztime $(FUZZTIME) ./config/validation
+	$(GO) test -run '^$$' -fuzz '^FuzzTranspile$$' -fuzztime $(FUZZTIME) ./transpile
 
 lint: $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -68,6 +69,7 @@ $(STATICCHECK):
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./config/...
 	$(GO) test -run '^$$' -bench 'FetchAllVsSequential|PipelineVsCp' -benchtime 2x -count $(BENCHCOUNT) ./internal/resource
+	$(GO) test -run '^$$' -bench 'Transpile' -count $(BENCHCOUNT) ./transpile
 	$(GO) test -run '^$$' -bench 'FilesStage' -benchtime 3x -count $(BENCHCOUNT) ./internal/exec/stages/files
 	@# The disks stage on loop devices needs root; it skips otherwise.
 	$(GO) test -run '^$$' -bench 'DisksStage|CreateFilesystems' -benchtime 3x -count $(BENCHCOUNT) ./internal/exec/stages/disks

@@ -46,6 +46,13 @@ func (w *walker) applySugar(n *yaml.Node, v reflect.Value, at where, sugar map[s
 		w.contentsLocal(&x.Contents, at, sugar["contents_local"])
 	case *types.PasswdUser:
 		w.sshKeysLocal(x, at, sugar["ssh_authorized_keys_local"])
+	case *types.Config:
+		if b := sugar["boot_device"]; b != nil {
+			w.parseBootDevice(b)
+		}
+		if g := sugar["grub"]; g != nil {
+			w.parseGrub(g)
+		}
 	case *types.Storage:
 		if t := sugar["trees"]; t != nil {
 			w.parseTrees(t, join(at.in, "trees"))

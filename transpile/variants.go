@@ -30,9 +30,13 @@ const (
 	featContentsLocal feature = "contents-local"
 	// featSSHKeysLocal: passwd.users ssh_authorized_keys_local.
 	featSSHKeysLocal feature = "ssh-keys-local"
-	// featBootDevice: the boot_device section (not implemented yet).
+	// featBootDevice: the boot_device section (layouts x86_64, aarch64,
+	// ppc64le; luks with tang, tpm2 and threshold; mirror).
 	featBootDevice feature = "boot-device"
-	// featGrub: the grub section (not implemented yet).
+	// featBootS390: boot_device layouts s390x-eckd, s390x-virt and
+	// s390x-zfcp, and boot_device.luks.device.
+	featBootS390 feature = "boot-device-s390x"
+	// featGrub: the grub section (grub.users).
 	featGrub feature = "grub"
 )
 
@@ -75,6 +79,7 @@ var (
 	fcos13 = append(clone(fcos11), featBootDevice)
 	fcos14 = append(clone(fcos13), featSwapUnit)
 	fcos15 = append(clone(fcos14), featContentsLocal, featSSHKeysLocal, featGrub)
+	fcos16 = append(clone(fcos15), featBootS390)
 
 	flatcar10 = []feature{featInlineFiles, featResources, featTrees, featMountUnit, featSwapUnit}
 	flatcar11 = append(clone(flatcar10), featContentsLocal, featSSHKeysLocal)
@@ -91,9 +96,9 @@ var Versions = []*Version{
 	{Variant: "fcos", Version: *semver.New("1.3.0"), Ignition: ign("3.2.0"), features: fcos13},
 	{Variant: "fcos", Version: *semver.New("1.4.0"), Ignition: ign("3.3.0"), features: fcos14},
 	{Variant: "fcos", Version: *semver.New("1.5.0"), Ignition: ign("3.4.0"), features: fcos15},
-	{Variant: "fcos", Version: *semver.New("1.6.0"), Ignition: ign("3.5.0"), features: fcos15},
-	{Variant: "fcos", Version: *semver.New("1.7.0"), Ignition: ign("3.6.0"), features: fcos15},
-	{Variant: "fcos", Version: *semver.New("1.8.0-experimental"), Ignition: ign("3.7.0-experimental"), features: fcos15},
+	{Variant: "fcos", Version: *semver.New("1.6.0"), Ignition: ign("3.5.0"), features: fcos16},
+	{Variant: "fcos", Version: *semver.New("1.7.0"), Ignition: ign("3.6.0"), features: fcos16},
+	{Variant: "fcos", Version: *semver.New("1.8.0-experimental"), Ignition: ign("3.7.0-experimental"), features: fcos16},
 	// Flatcar has no boot_device or grub sections, no Crypto Express
 	// (cex) and, before 1.2.0, no Clevis.
 	{Variant: "flatcar", Version: *semver.New("1.0.0"), Ignition: ign("3.3.0"), features: flatcar10,

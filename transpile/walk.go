@@ -124,13 +124,9 @@ func (w *walker) sugarAllowed(key, name string) (bool, error) {
 	case "trees":
 		return w.v.has(featTrees), nil
 	case "boot_device":
-		if w.v.has(featBootDevice) {
-			return false, fmt.Errorf("boot_device is part of %s but ignition-transpile does not support it yet", w.v)
-		}
+		return w.v.has(featBootDevice), nil
 	case "grub":
-		if w.v.has(featGrub) {
-			return false, fmt.Errorf("grub is part of %s but ignition-transpile does not support it yet", w.v)
-		}
+		return w.v.has(featGrub), nil
 	}
 	return false, nil
 }

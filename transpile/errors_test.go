@@ -14,6 +14,7 @@ import (
 // YAML path, line and column, and a message that says what is wrong.
 func TestErrors(t *testing.T) {
 	const head = "variant: fcos\nversion: 1.5.0\n"
+	const ocp = "variant: openshift\nversion: 4.14.0\nmetadata:\n  name: x\n  labels:\n    machineconfiguration.openshift.io/role: worker\n"
 	tests := []struct {
 		name      string
 		src       string
@@ -141,6 +142,38 @@ func TestErrors(t *testing.T) {
 			"$.ignition.config.replace.local", 6, 14, "embedded config: "},
 		{"merge key of a scalar", head + "storage:\n  files:\n    - <<: 3\n      path: /a\n", Error,
 			"$.storage.files.0", 5, 11, "<< merges mappings, found an integer"},
+		// openshift: what the Machine Config Operator cannot apply.
+		{"openshift: user other than core", ocp + "passwd:\n  users:\n    - name: alice\n", Error,
+			"$.passwd.users.0.name", 9, 13, `only configure the core user, found "alice"`},
+		{"openshift: no directories", ocp + "storage:\n  directories:\n    - path: /a\n", Error,
+			"$.storage.directories", 8, 3, "unknown key directories"},
+		{"openshift: no user shell", ocp + "passwd:\n  users:\n    - name: core\n      shell: /bin/zsh\n", Error,
+			"$.passwd.users.0.shell", 10, 7, "unknown key shell"},
+		{"openshift: no top-level kernel_arguments", ocp + "kernel_arguments:\n  should_exist: [a]\n", Error,
+			"$.kernel_arguments", 7, 1, "unknown key kernel_arguments"},
+		{"openshift: remote file contents", ocp + "storage:\n  files:\n    - path: /a\n      contents:\n        source: https://example.com/a\n", Error,
+			"$.storage.files.0.contents.source", 11, 17, "must be inline, local or a data: URL"},
+		{"openshift: setuid", ocp + "storage:\n  files:\n    - path: /a\n      mode: 04755\n", Error,
+			"$.storage.files.0.mode", 10, 13, "does not support setuid, setgid or sticky bits (mode 04755)"},
+		{"openshift: btrfs", ocp + "storage:\n  filesystems:\n    - device: /dev/vdb\n      format: btrfs\n", Error,
+			"$.storage.filesystems.0.format", 10, 15, "not btrfs"},
+		{"openshift: tree with a symlink", ocp + "storage:\n  trees: [{local: tree}]\n", Error,
+			"$.storage.trees.0", 8, 11, "has a symbolic link (/etc/tool-link)"},
+		{"openshift: kernel_type", ocp + "openshift:\n  kernel_type: rt\n", Error,
+			"$.openshift.kernel_type", 8, 16, `must be default or realtime, found "rt"`},
+		{"openshift: unknown openshift key", ocp + "openshift:\n  kernel_args: []\n", Error,
+			"$.openshift.kernel_args", 8, 3, "unknown key kernel_args"},
+		{"openshift: no metadata", "variant: openshift\nversion: 4.14.0\n", Error,
+			"", 1, 1, "a MachineConfig needs metadata"},
+		{"openshift: no role label", "variant: openshift\nversion: 4.14.0\nmetadata:\n  name: x\n", Error,
+			"$.metadata", 4, 3, "needs the metadata.labels machineconfiguration.openshift.io/role label"},
+		{"openshift: bad name", "variant: openshift\nversion: 4.14.0\nmetadata:\n  name: Bad_Name\n  labels: {machineconfiguration.openshift.io/role: worker}\n", Error,
+			"$.metadata.name", 4, 9, "not a Kubernetes object name"},
+		{"openshift: unknown version", "variant: openshift\nversion: 4.7.0\n", Error,
+			"$.version", 2, 10, "supported versions are 4.8.0, 4.9.0, 4.10.0"},
+		{"openshift: grub before 4.14", "variant: openshift\nversion: 4.13.0\ngrub: {users: []}\n", Error,
+			"$.grub", 3, 1, "unknown key grub (grub needs openshift 4.14.0 or later)"},
+		{"metadata on fcos", head + "metadata:\n  name: x\n", Error, "$.metadata", 3, 1, "unknown key metadata"},
 		{"lint: decimal mode", head + "storage:\n  files:\n    - path: /a\n      mode: 755\n", Warning,
 			"$.storage.files.0.mode", 6, 13, "write 0755"},
 	}

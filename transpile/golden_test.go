@@ -42,7 +42,14 @@ func TestGolden(t *testing.T) {
 				pretty, _ := Indent(res.JSON)
 				writeGolden(t, base+".json", append(pretty, '\n'))
 				writeGolden(t, base+".report", report.Bytes())
+				writeGolden(t, base+".yaml", res.MachineConfig)
 				return
+			}
+			// An openshift config is also compared as the MachineConfig
+			// document the CLI writes, byte for byte.
+			wantMC, _ := os.ReadFile(base + ".yaml")
+			if string(res.MachineConfig) != string(wantMC) {
+				t.Errorf("MachineConfig:\n%s\nwant:\n%s", res.MachineConfig, wantMC)
 			}
 			want, err := os.ReadFile(base + ".json")
 			if err != nil {

@@ -53,6 +53,12 @@ func (w *walker) applySugar(n *yaml.Node, v reflect.Value, at where, sugar map[s
 		if g := sugar["grub"]; g != nil {
 			w.parseGrub(g)
 		}
+		if m := sugar["metadata"]; m != nil {
+			w.parseMetadata(m)
+		}
+		if o := sugar["openshift"]; o != nil {
+			w.parseOpenShift(o)
+		}
 	case *types.Storage:
 		if t := sugar["trees"]; t != nil {
 			w.parseTrees(t, join(at.in, "trees"))
@@ -421,6 +427,10 @@ func (w *walker) treeFile(cfg *types.Config, t treeReq, target string, data []by
 }
 
 func (w *walker) treeLink(cfg *types.Config, t treeReq, target, dest string) {
+	if w.forbidden("storage.links") {
+		w.errorAt(t.node, t.in, "tree %q has a symbolic link (%s); %s cannot create links", t.local, target, w.v)
+		return
+	}
 	links := cfg.Storage.Links
 	for i := range links {
 		if links[i].Path != target {

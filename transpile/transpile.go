@@ -10,16 +10,18 @@
 // of its report entries is mapped back to a YAML line and column.
 //
 // Supported: fcos 1.0.0–1.7.0 and 1.8.0-experimental, flatcar 1.0.0–1.1.0
-// and 1.2.0-experimental (see Versions); inline and local on every
-// resource, storage.trees, with_mount_unit (mount and swap units),
-// contents_local, ssh_authorized_keys_local; boot_device (layouts, luks,
-// mirror) and grub.users, whose generated config the user's storage
-// entries are merged over; YAML merge keys; lints for decimal-looking
-// modes, the FCOS partition layout and mirror without layout.
+// and 1.2.0-experimental, openshift 4.8.0–4.22.0 and 4.23.0-experimental
+// (see Versions); inline and local on every resource, storage.trees,
+// with_mount_unit (mount and swap units), contents_local,
+// ssh_authorized_keys_local; boot_device (layouts, luks, mirror) and
+// grub.users, whose generated config the user's storage entries are merged
+// over; openshift metadata and openshift sections and the MachineConfig
+// output (Result.MachineConfig unless Options.Raw); YAML merge keys; lints
+// for decimal-looking modes, the FCOS partition layout and mirror without
+// layout.
 //
 // Not yet supported (reported as such, never silently dropped): systemd
-// quadlets, tree modes and ownership, and the openshift, r4e and fiot
-// variants.
+// quadlets, tree modes and ownership, and the r4e and fiot variants.
 package transpile
 
 import (
@@ -47,6 +49,9 @@ type Options struct {
 	// not leave the directory it is found in. No directory means local
 	// files are refused.
 	FilesDirs []string
+	// Raw asks for the Ignition config alone from variants that
+	// otherwise wrap it (openshift: a MachineConfig).
+	Raw bool
 }
 
 // Result is a translated config.
@@ -57,6 +62,9 @@ type Result struct {
 	Config types.Config
 	// JSON is Config marshalled compactly (no trailing newline).
 	JSON []byte
+	// MachineConfig is, for openshift without Options.Raw, the
+	// MachineConfig YAML document that carries Config; nil otherwise.
+	MachineConfig []byte
 	// Report holds every error, warning and lint, placed in the YAML.
 	Report Report
 }
@@ -80,6 +88,8 @@ type walker struct {
 	trees      []treeReq
 	boot       *bootDevice
 	grub       *grubReq
+	meta       *mcMeta
+	ocp        *ocpReq
 }
 
 // Translate translates a Butane config. The error is non-nil when the
@@ -112,6 +122,7 @@ func (w *walker) translate(src []byte) (Result, error) {
 	w.addTrees(&cfg)
 	w.addMountUnits(&cfg)
 	w.addGenerated(&cfg)
+	w.checkOpenShift(&cfg, root)
 	if w.r.IsFatal() {
 		return Result{Version: v}, ErrInvalid
 	}
@@ -122,7 +133,13 @@ func (w *walker) translate(src []byte) (Result, error) {
 	}
 	w.lintPartitions(cfg.Storage.Disks)
 	w.validate(out)
-	return Result{Version: v, Config: cfg, JSON: out}, nil
+	res := Result{Version: v, Config: cfg, JSON: out}
+	if v.has(featOpenShift) && !w.opts.Raw && !w.r.IsFatal() {
+		if res.MachineConfig, err = w.machineConfig(out); err != nil {
+			return Result{Version: v}, err
+		}
+	}
+	return res, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

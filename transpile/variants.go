@@ -38,6 +38,9 @@ const (
 	featBootS390 feature = "boot-device-s390x"
 	// featGrub: the grub section (grub.users).
 	featGrub feature = "grub"
+	// featOpenShift: the metadata and openshift sections, and the
+	// MachineConfig output.
+	featOpenShift feature = "openshift"
 )
 
 // Version is one (variant, version) of the Butane format: which fields it
@@ -107,6 +110,46 @@ var Versions = []*Version{
 		forbidden: []string{"storage.luks.clevis"}},
 	{Variant: "flatcar", Version: *semver.New("1.2.0-experimental"), Ignition: ign("3.7.0-experimental"), features: flatcar11,
 		forbidden: []string{"storage.luks.cex"}},
+}
+
+// The openshift variant: the fcos features of the same Ignition spec
+// (4.8–4.13 emit 3.2.0, 4.14–4.18 3.4.0, 4.19–4.22 3.5.0; Butane
+// docs/specs.md and each config-openshift-v4_*.md) and the fields the
+// Machine Config Operator cannot apply refused.
+var (
+	openshift48  = clone(fcos13)
+	openshift410 = append(clone(openshift48), featSwapUnit)
+	openshift414 = append(clone(openshift410), featContentsLocal, featSSHKeysLocal, featGrub)
+	openshift419 = append(clone(openshift414), featBootS390)
+
+	openshiftForbidden = []string{
+		"kernelArguments", // openshift.kernel_arguments instead
+		"storage.directories", "storage.links", "storage.files.append", "storage.files.contents.httpHeaders",
+		"passwd.groups", "passwd.users.uid", "passwd.users.gecos", "passwd.users.homeDir", "passwd.users.noCreateHome",
+		"passwd.users.primaryGroup", "passwd.users.groups", "passwd.users.noUserGroup", "passwd.users.noLogInit",
+		"passwd.users.shell", "passwd.users.shouldExist", "passwd.users.system",
+	}
+)
+
+func init() {
+	add := func(version, ignition string, features []feature) {
+		Versions = append(Versions, &Version{Variant: "openshift", Version: *semver.New(version), Ignition: ign(ignition),
+			features: append(clone(features), featOpenShift), forbidden: openshiftForbidden})
+	}
+	for minor := 8; minor <= 22; minor++ {
+		v := fmt.Sprintf("4.%d.0", minor)
+		switch {
+		case minor <= 9:
+			add(v, "3.2.0", openshift48)
+		case minor <= 13:
+			add(v, "3.2.0", openshift410)
+		case minor <= 18:
+			add(v, "3.4.0", openshift414)
+		default:
+			add(v, "3.5.0", openshift419)
+		}
+	}
+	add("4.23.0-experimental", "3.7.0-experimental", openshift419)
 }
 
 // LookupVersion returns the table entry for a variant and version, or an

@@ -93,7 +93,7 @@ func snake(s string) string {
 
 // sugarKeys are the keys a config struct has on the YAML side only.
 var sugarKeys = map[reflect.Type][]string{
-	reflect.TypeFor[types.Config]():     {"variant", "version", "boot_device", "grub"},
+	reflect.TypeFor[types.Config]():     {"variant", "version", "boot_device", "grub", "metadata", "openshift"},
 	reflect.TypeFor[types.Resource]():   {"inline", "local"},
 	reflect.TypeFor[types.Filesystem](): {"with_mount_unit"},
 	reflect.TypeFor[types.Unit]():       {"contents_local"},
@@ -127,6 +127,8 @@ func (w *walker) sugarAllowed(key, name string) (bool, error) {
 		return w.v.has(featBootDevice), nil
 	case "grub":
 		return w.v.has(featGrub), nil
+	case "metadata", "openshift":
+		return w.v.has(featOpenShift), nil
 	}
 	return false, nil
 }

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -34,7 +35,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	pretty := fs.BoolP("pretty", "p", false, "indent the output")
 	strict := fs.BoolP("strict", "s", false, "fail on warnings too")
 	check := fs.BoolP("check", "c", false, "check the config only; write nothing")
-	raw := fs.BoolP("raw", "r", false, "write raw Ignition for variants that otherwise wrap it (openshift); no effect on fcos and flatcar")
+	raw := fs.BoolP("raw", "r", false, "write raw Ignition instead of a MachineConfig (openshift); no effect on other variants")
 	rawErrors := fs.Bool("raw-errors", false, "print report entries as plain 'error at $.path, line L col C: …' lines")
 	color := fs.String("color", "auto", "color the report: auto, always or never")
 	format := fs.String("format", "text", "report format: text or json")
@@ -49,7 +50,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	_ = raw // fcos and flatcar emit raw Ignition already
 	if *showVersion {
 		fmt.Fprintln(stdout, version.String("ignition-transpile"))
 		return 0
@@ -83,7 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	res, err := transpile.Translate(src, transpile.Options{FilesDirs: *dirs})
+	res, err := transpile.Translate(src, transpile.Options{FilesDirs: *dirs, Raw: *raw})
 	var werr error
 	switch {
 	case *format == "json":
@@ -108,7 +108,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	out := res.JSON
-	if *pretty {
+	switch {
+	case res.MachineConfig != nil:
+		// A MachineConfig is YAML: -p has nothing to indent.
+		out = bytes.TrimSuffix(res.MachineConfig, []byte("\n"))
+	case *pretty:
 		if out, err = transpile.Indent(res.JSON); err != nil {
 			fmt.Fprintf(stderr, "indenting the output: %v\n", err)
 			return 1

@@ -177,3 +177,53 @@ func TestUsage(t *testing.T) {
 		t.Errorf("missing file: exit %d, %q", code, errs)
 	}
 }
+
+const openshiftConfig = `variant: openshift
+version: 4.14.0
+metadata:
+  name: 99-worker-fips
+  labels:
+    machineconfiguration.openshift.io/role: worker
+openshift:
+  fips: true
+storage:
+  files:
+    - path: /etc/motd
+      contents:
+        inline: hi
+`
+
+// TestOpenShift: an openshift config is a MachineConfig (YAML, -p has no
+// effect) unless -r asks for the Ignition config, and then the openshift
+// section is reported as ignored.
+func TestOpenShift(t *testing.T) {
+	code, out, errs := runCLI(t, openshiftConfig, "-p")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"kind: MachineConfig\n", "  name: 99-worker-fips\n", "    machineconfiguration.openshift.io/role: worker\n",
+		"  fips: true\n", "      version: 3.4.0\n", "            source: data:,hi\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("MachineConfig lacks %q:\n%s", want, out)
+		}
+	}
+	if errs != "" {
+		t.Errorf("stderr: %s", errs)
+	}
+
+	code, out, errs = runCLI(t, openshiftConfig, "-r", "--raw-errors")
+	if code != 0 {
+		t.Fatalf("-r: exit %d: %s", code, errs)
+	}
+	var ign map[string]any
+	if err := json.Unmarshal([]byte(out), &ign); err != nil {
+		t.Fatalf("-r output is not JSON: %v\n%s", err, out)
+	}
+	if want := "warning at $.openshift.fips, line 8 col 3: openshift.fips is ignored when writing raw Ignition (-r)"; !strings.HasPrefix(errs, want) {
+		t.Errorf("stderr %q, want %q…", errs, want)
+	}
+	// -s turns that warning into a failure.
+	if code, _, _ := runCLI(t, openshiftConfig, "-r", "-s"); code != 1 {
+		t.Errorf("-r -s: exit %d, want 1", code)
+	}
+}

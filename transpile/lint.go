@@ -77,3 +77,36 @@ func (w *walker) lintPartitions(disks []types.Disk) {
 		}
 	}
 }
+
+// checkModes refuses setuid, setgid and sticky bits where the variant's
+// stable versions cannot set them (openshift, r4e, fiot).
+func (w *walker) checkModes(cfg *types.Config) {
+	if w.v.Version.PreRelease != "" {
+		return
+	}
+	for _, list := range w.v.plainModes {
+		var modes []*int
+		switch list {
+		case "files":
+			for _, f := range cfg.Storage.Files {
+				modes = append(modes, f.Mode)
+			}
+		case "directories":
+			for _, d := range cfg.Storage.Directories {
+				modes = append(modes, d.Mode)
+			}
+		}
+		for i, m := range modes {
+			if m == nil || *m&0o7000 == 0 {
+				continue
+			}
+			l := w.locate([]string{"storage", list, strconv.Itoa(i), "mode"})
+			e := Entry{Kind: Error, Line: l.line, Column: l.col,
+				Message: fmt.Sprintf("%s does not support setuid, setgid or sticky bits (mode 0%o)", w.v, *m)}
+			if l.path != "" {
+				e.Path = "$." + l.path
+			}
+			w.r.Entries = append(w.r.Entries, e)
+		}
+	}
+}

@@ -162,9 +162,6 @@ func (w *walker) checkOpenShift(cfg *types.Config, root *yaml.Node) {
 		if src := f.Contents.Source; src != nil && !strings.HasPrefix(*src, "data:") {
 			fail(at(fmt.Sprintf("storage.files.%d.contents.source", i)), "openshift file contents must be inline, local or a data: URL, found %q", *src)
 		}
-		if f.Mode != nil && *f.Mode&0o7000 != 0 && w.v.Version.PreRelease == "" {
-			fail(at(fmt.Sprintf("storage.files.%d.mode", i)), "openshift %s does not support setuid, setgid or sticky bits (mode 0%o)", w.v.Version, *f.Mode)
-		}
 	}
 	for i, f := range cfg.Storage.Filesystems {
 		if f.Format != nil && (*f.Format == "btrfs" || *f.Format == "none") {

@@ -10,8 +10,9 @@
 // of its report entries is mapped back to a YAML line and column.
 //
 // Supported: fcos 1.0.0–1.7.0 and 1.8.0-experimental, flatcar 1.0.0–1.1.0
-// and 1.2.0-experimental, openshift 4.8.0–4.22.0 and 4.23.0-experimental
-// (see Versions); inline and local on every resource, storage.trees,
+// and 1.2.0-experimental, openshift 4.8.0–4.22.0 and 4.23.0-experimental,
+// r4e 1.0.0–1.1.0 and 1.2.0-experimental, fiot 1.0.0 and
+// 1.1.0-experimental (see Versions); inline and local on every resource, storage.trees,
 // with_mount_unit (mount and swap units), contents_local,
 // ssh_authorized_keys_local; boot_device (layouts, luks, mirror) and
 // grub.users, whose generated config the user's storage entries are merged
@@ -21,7 +22,7 @@
 // layout.
 //
 // Not yet supported (reported as such, never silently dropped): systemd
-// quadlets, tree modes and ownership, and the r4e and fiot variants.
+// quadlets, and tree modes and ownership.
 package transpile
 
 import (
@@ -123,6 +124,7 @@ func (w *walker) translate(src []byte) (Result, error) {
 	w.addMountUnits(&cfg)
 	w.addGenerated(&cfg)
 	w.checkOpenShift(&cfg, root)
+	w.checkModes(&cfg)
 	if w.r.IsFatal() {
 		return Result{Version: v}, ErrInvalid
 	}

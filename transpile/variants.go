@@ -53,6 +53,10 @@ type Version struct {
 	// forbidden are Ignition key paths (dotted, camelCase) the target spec
 	// has but this variant refuses.
 	forbidden []string
+	// plainModes lists the node lists ("files", "directories") whose
+	// modes may not have setuid, setgid or sticky bits in this variant's
+	// stable versions.
+	plainModes []string
 }
 
 // String is "variant version", e.g. "fcos 1.5.0".
@@ -134,7 +138,7 @@ var (
 func init() {
 	add := func(version, ignition string, features []feature) {
 		Versions = append(Versions, &Version{Variant: "openshift", Version: *semver.New(version), Ignition: ign(ignition),
-			features: append(clone(features), featOpenShift), forbidden: openshiftForbidden})
+			features: append(clone(features), featOpenShift), forbidden: openshiftForbidden, plainModes: []string{"files"}})
 	}
 	for minor := 8; minor <= 22; minor++ {
 		v := fmt.Sprintf("4.%d.0", minor)
@@ -150,6 +154,26 @@ func init() {
 		}
 	}
 	add("4.23.0-experimental", "3.7.0-experimental", openshift419)
+}
+
+// RHEL for Edge (r4e) and Fedora IoT (fiot) configure files, directories,
+// links, units and users only: their images are not repartitioned.
+var (
+	edgeForbidden = []string{"kernelArguments", "storage.disks", "storage.raid", "storage.filesystems", "storage.luks"}
+	r4e10         = []feature{featInlineFiles, featResources, featTrees}
+	r4e11         = append(clone(r4e10), featContentsLocal, featSSHKeysLocal)
+)
+
+func init() {
+	add := func(variant, version, ignition string, features []feature, plainModes ...string) {
+		Versions = append(Versions, &Version{Variant: variant, Version: *semver.New(version), Ignition: ign(ignition),
+			features: features, forbidden: edgeForbidden, plainModes: plainModes})
+	}
+	add("r4e", "1.0.0", "3.3.0", r4e10, "files", "directories")
+	add("r4e", "1.1.0", "3.4.0", r4e11, "files", "directories")
+	add("r4e", "1.2.0-experimental", "3.7.0-experimental", r4e11, "files", "directories")
+	add("fiot", "1.0.0", "3.4.0", r4e11, "files")
+	add("fiot", "1.1.0-experimental", "3.7.0-experimental", r4e11, "files")
 }
 
 // LookupVersion returns the table entry for a variant and version, or an

@@ -59,6 +59,10 @@ func (w *walker) applySugar(n *yaml.Node, v reflect.Value, at where, sugar map[s
 		if o := sugar["openshift"]; o != nil {
 			w.parseOpenShift(o)
 		}
+	case *types.Systemd:
+		if q := sugar["quadlets"]; q != nil {
+			w.parseQuadlets(q, join(at.in, "quadlets"))
+		}
 	case *types.Storage:
 		if t := sugar["trees"]; t != nil {
 			w.parseTrees(t, join(at.in, "trees"))

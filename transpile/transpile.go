@@ -21,8 +21,11 @@
 // for decimal-looking modes, the FCOS partition layout and mirror without
 // layout.
 //
-// Not yet supported (reported as such, never silently dropped): systemd
-// quadlets, and tree modes and ownership.
+// systemd.quadlets (experimental versions) become files in
+// /etc/containers/systemd.
+//
+// Not yet supported (reported as unknown keys, never silently dropped):
+// tree modes and ownership (file_mode, dir_mode).
 package transpile
 
 import (
@@ -91,6 +94,7 @@ type walker struct {
 	grub       *grubReq
 	meta       *mcMeta
 	ocp        *ocpReq
+	quadlets   []quadlet
 }
 
 // Translate translates a Butane config. The error is non-nil when the
@@ -122,6 +126,7 @@ func (w *walker) translate(src []byte) (Result, error) {
 	}
 	w.addTrees(&cfg)
 	w.addMountUnits(&cfg)
+	w.addQuadlets(&cfg)
 	w.addGenerated(&cfg)
 	w.checkOpenShift(&cfg, root)
 	w.checkModes(&cfg)

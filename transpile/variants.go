@@ -38,6 +38,8 @@ const (
 	featBootS390 feature = "boot-device-s390x"
 	// featGrub: the grub section (grub.users).
 	featGrub feature = "grub"
+	// featQuadlets: systemd.quadlets (experimental versions).
+	featQuadlets feature = "quadlets"
 	// featOpenShift: the metadata and openshift sections, and the
 	// MachineConfig output.
 	featOpenShift feature = "openshift"
@@ -105,14 +107,14 @@ var Versions = []*Version{
 	{Variant: "fcos", Version: *semver.New("1.5.0"), Ignition: ign("3.4.0"), features: fcos15},
 	{Variant: "fcos", Version: *semver.New("1.6.0"), Ignition: ign("3.5.0"), features: fcos16},
 	{Variant: "fcos", Version: *semver.New("1.7.0"), Ignition: ign("3.6.0"), features: fcos16},
-	{Variant: "fcos", Version: *semver.New("1.8.0-experimental"), Ignition: ign("3.7.0-experimental"), features: fcos16},
+	{Variant: "fcos", Version: *semver.New("1.8.0-experimental"), Ignition: ign("3.7.0-experimental"), features: append(clone(fcos16), featQuadlets)},
 	// Flatcar has no boot_device or grub sections, no Crypto Express
 	// (cex) and, before 1.2.0, no Clevis.
 	{Variant: "flatcar", Version: *semver.New("1.0.0"), Ignition: ign("3.3.0"), features: flatcar10,
 		forbidden: []string{"storage.luks.clevis"}},
 	{Variant: "flatcar", Version: *semver.New("1.1.0"), Ignition: ign("3.4.0"), features: flatcar11,
 		forbidden: []string{"storage.luks.clevis"}},
-	{Variant: "flatcar", Version: *semver.New("1.2.0-experimental"), Ignition: ign("3.7.0-experimental"), features: flatcar11,
+	{Variant: "flatcar", Version: *semver.New("1.2.0-experimental"), Ignition: ign("3.7.0-experimental"), features: append(clone(flatcar11), featQuadlets),
 		forbidden: []string{"storage.luks.cex"}},
 }
 
@@ -153,7 +155,7 @@ func init() {
 			add(v, "3.5.0", openshift419)
 		}
 	}
-	add("4.23.0-experimental", "3.7.0-experimental", openshift419)
+	add("4.23.0-experimental", "3.7.0-experimental", append(clone(openshift419), featQuadlets))
 }
 
 // RHEL for Edge (r4e) and Fedora IoT (fiot) configure files, directories,
@@ -171,9 +173,9 @@ func init() {
 	}
 	add("r4e", "1.0.0", "3.3.0", r4e10, "files", "directories")
 	add("r4e", "1.1.0", "3.4.0", r4e11, "files", "directories")
-	add("r4e", "1.2.0-experimental", "3.7.0-experimental", r4e11, "files", "directories")
+	add("r4e", "1.2.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets), "files", "directories")
 	add("fiot", "1.0.0", "3.4.0", r4e11, "files")
-	add("fiot", "1.1.0-experimental", "3.7.0-experimental", r4e11, "files")
+	add("fiot", "1.1.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets), "files")
 }
 
 // LookupVersion returns the table entry for a variant and version, or an

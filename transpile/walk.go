@@ -100,6 +100,7 @@ var sugarKeys = map[reflect.Type][]string{
 	reflect.TypeFor[types.Dropin]():     {"contents_local"},
 	reflect.TypeFor[types.PasswdUser](): {"ssh_authorized_keys_local"},
 	reflect.TypeFor[types.Storage]():    {"trees"},
+	reflect.TypeFor[types.Systemd]():    {"quadlets"},
 }
 
 // sugarAllowed reports whether this version has sugar key name at Ignition
@@ -127,6 +128,8 @@ func (w *walker) sugarAllowed(key, name string) (bool, error) {
 		return w.v.has(featBootDevice), nil
 	case "grub":
 		return w.v.has(featGrub), nil
+	case "quadlets":
+		return w.v.has(featQuadlets), nil
 	case "metadata", "openshift":
 		return w.v.has(featOpenShift), nil
 	}
@@ -352,6 +355,16 @@ func (w *walker) unknownKey(t reflect.Type, k *yaml.Node, at where, name string)
 		if lw.knows(t, at, name) {
 			msg += fmt.Sprintf(" (%s needs %s or later)", name, later)
 			break
+		}
+	}
+	if !strings.Contains(msg, "(") {
+		// Only an experimental version has it.
+		for _, later := range Versions {
+			lw := walker{v: later}
+			if later.Variant == w.v.Variant && w.v.Version.LessThan(later.Version) && later.Version.PreRelease != "" && lw.knows(t, at, name) {
+				msg += fmt.Sprintf(" (%s is only in %s so far)", name, later)
+				break
+			}
 		}
 	}
 	w.errorAt(k, join(at.in, name), "%s", msg)

@@ -99,6 +99,8 @@ func TestErrors(t *testing.T) {
 			"$.storage.filesystems.0.path", 10, 13, "path not absolute"},
 		{"Ignition: user partition merged into a generated disk", head + "boot_device:\n  mirror:\n    devices: [/dev/vda, /dev/vdb]\nstorage:\n  disks:\n    - device: /dev/vdb\n      partitions:\n        - label: var-2\n          type_guid: nope\n", Error,
 			"$.storage.disks.0.partitions.0.type_guid", 11, 22, "doesn't match the form"},
+		{"Ignition: user file behind the generated grub file", head + "grub:\n  users:\n    - {name: root, password_hash: grub.pbkdf2.x}\nstorage:\n  files:\n    - path: /etc/a\n    - path: etc/b\n", Error,
+			"$.storage.files.1.path", 9, 13, "path not absolute"},
 		{"grub of a later version", "variant: fcos\nversion: 1.4.0\ngrub:\n  users: []\n", Error,
 			"$.grub", 3, 1, "unknown key grub (grub needs fcos 1.5.0 or later)"},
 		{"grub user without hash", head + "grub:\n  users:\n    - name: root\n", Error,

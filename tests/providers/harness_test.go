@@ -70,7 +70,12 @@ type scenario struct {
 	// these names, from a CA the binary trusts via SSL_CERT_FILE.
 	tlsNames []string
 	// hosts are /etc/hosts entries in the namespace: name → IP.
-	hosts   map[string]string
+	hosts map[string]string
+	// binds are directories bind-mounted for the run only: host path →
+	// the directory mounted over it (e.g. a DHCP lease directory). The
+	// mounts are made in the mount namespace `ip netns exec` gives the
+	// run, a slave of the host's, so nothing shows outside it.
+	binds   map[string]string
 	handler http.Handler
 	// fetchTimeout is -fetch-timeout; default 10 s.
 	fetchTimeout time.Duration
@@ -215,12 +220,24 @@ func runScenario(t *testing.T, sc scenario) {
 	if stage == "" {
 		stage = "fetch"
 	}
-	cmd := exec.Command("ip", "netns", "exec", ns, harness.ignition,
+	argv := []string{"ip", "netns", "exec", ns}
+	if len(sc.binds) > 0 {
+		// sh mounts each "source target" pair before "--", then becomes
+		// ignition in the same mount namespace.
+		argv = append(argv, "sh", "-c",
+			`while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"`, "sh")
+		for target, source := range sc.binds {
+			argv = append(argv, source, target)
+		}
+		argv = append(argv, "--")
+	}
+	argv = append(argv, harness.ignition,
 		"-platform", sc.platform, "-stage", stage,
 		"-config-cache", cache,
 		"-state-file", filepath.Join(tmp, "run", "ignition", "state"),
 		"-neednet", neednet,
 		"-fetch-timeout", timeout.String(), "-log-to-stdout")
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	start := time.Now()
 	out, err := cmd.CombinedOutput()

@@ -117,6 +117,9 @@ func (f *awsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad TTL", http.StatusBadRequest)
 			return
 		}
+		// The IMDS says how long the token lives; the AWS SDK's client
+		// does not use a token without it.
+		w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", strconv.Itoa(ttl))
 		fmt.Fprint(w, awsToken)
 	}
 }

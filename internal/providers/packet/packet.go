@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ignition-go/ignition/config"
@@ -51,8 +52,9 @@ func fetchFrom(ctx context.Context, h providers.Host, base string) ([]byte, erro
 	return providers.MaybeGunzip(raw)
 }
 
-// statusTimeout bounds a status report, which must not hold up boot.
-const statusTimeout = 30 * time.Second
+// statusTimeout bounds a status report, which must not hold up boot (the
+// metadata service answers at once when it is there at all).
+const statusTimeout = 5 * time.Second
 
 // maxMessage bounds a status message: it is a timeline entry, and a
 // stage's error can run long.
@@ -98,7 +100,13 @@ func statusTo(ctx context.Context, h providers.Host, base, stage string, stageEr
 
 	ev := userState{State: "running", Message: "Ignition " + stage + ": finished"}
 	if stageErr != nil {
-		ev = userState{State: "failed", Message: "Ignition " + stage + " failed: " + stageErr.Error()}
+		// One line, as the timeline shows it: a config's report has one
+		// line per problem.
+		lines := strings.Split(strings.TrimSpace(stageErr.Error()), "\n")
+		for i := range lines {
+			lines[i] = strings.TrimSpace(lines[i])
+		}
+		ev = userState{State: "failed", Message: "Ignition " + stage + " failed: " + strings.Join(lines, "; ")}
 	}
 	if len(ev.Message) > maxMessage {
 		ev.Message = ev.Message[:maxMessage-3] + "..."

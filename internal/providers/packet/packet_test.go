@@ -83,6 +83,8 @@ func TestStatus(t *testing.T) {
 		{"a stage that succeeded", nil, userState{State: "running", Message: "Ignition files: finished"}},
 		{"a stage that failed", errors.New("storage.files.0 (/etc/x): boom"),
 			userState{State: "failed", Message: "Ignition files failed: storage.files.0 (/etc/x): boom"}},
+		{"a multi-line error is one line", errors.New("config is not valid:\n  error at line 2 col 14: bad\n  error at line 3 col 1: worse\n"),
+			userState{State: "failed", Message: "Ignition files failed: config is not valid:; error at line 2 col 14: bad; error at line 3 col 1: worse"}},
 		{"a long error is cut", long,
 			userState{State: "failed", Message: ("Ignition files failed: " + long.Error())[:maxMessage-3] + "..."}},
 	}

@@ -7,8 +7,9 @@
 // timeout; a 404 or an empty answer means the server has no user data: no
 // user config. Gzip-compressed user data is accepted.
 //
-// Status reports how each stage ended to the server's user state URL,
-// where it shows in the server's timeline (see Status).
+// Status, for the caller to run after each stage, reports how the stage
+// ended to the server's user state URL, where it shows in the server's
+// timeline.
 package packet
 
 import (

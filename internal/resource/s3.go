@@ -79,7 +79,9 @@ type s3Location struct {
 	bucket    string // bucket name, or access point ARN (arn:...:accesspoint/name)
 	key       string
 	versionID string
-	partition string // "aws" for s3:// URLs
+	// partition is the ARN's; "" for s3:// URLs, which name a bucket in
+	// the partition the instance is in (aws-cn for an instance in China).
+	partition string
 	// region is set for access points (from the ARN); buckets are
 	// looked up.
 	region      string
@@ -109,7 +111,6 @@ func parseS3Location(u *url.URL) (s3Location, error) {
 		}
 		loc.bucket = u.Host
 		loc.key = strings.TrimPrefix(u.Path, "/")
-		loc.partition = "aws"
 		if loc.bucket == "" || strings.Contains(loc.bucket, ":") {
 			return loc, fmt.Errorf("malformed s3 URL: bad bucket name %q", loc.bucket)
 		}
@@ -362,7 +363,16 @@ func regionPartition(region string) string {
 // EC2). When S3 will not say, the starting region is used (not cached),
 // and GetObject's error tells what is wrong.
 func (s *s3Scheme) bucketRegion(ctx context.Context, env s3Env, loc *s3Location) (string, error) {
-	key := loc.partition + "/" + loc.bucket
+	partition := loc.partition
+	if partition == "" {
+		// An s3:// URL: S3 partitions are separate worlds, and such a
+		// URL means the one the instance is in.
+		partition = "aws"
+		if env.homeRegion != "" {
+			partition = regionPartition(env.homeRegion)
+		}
+	}
+	key := partition + "/" + loc.bucket
 	s.cacheMu.Lock()
 	region, ok := s.regions[key]
 	s.cacheMu.Unlock()
@@ -371,10 +381,10 @@ func (s *s3Scheme) bucketRegion(ctx context.Context, env s3Env, loc *s3Location)
 	}
 
 	start := env.homeRegion
-	if start == "" || regionPartition(start) != loc.partition {
-		start = partitionRegions[loc.partition]
+	if start == "" || regionPartition(start) != partition {
+		start = partitionRegions[partition]
 		if start == "" {
-			return "", fmt.Errorf("unknown AWS partition %q", loc.partition)
+			return "", fmt.Errorf("unknown AWS partition %q", partition)
 		}
 	}
 	client := s.client(start, env, false)

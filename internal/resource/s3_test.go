@@ -510,8 +510,8 @@ func TestS3ParseLocation(t *testing.T) {
 		url  string
 		want s3Location
 	}{
-		{"s3://b/k", s3Location{bucket: "b", key: "k", partition: "aws"}},
-		{"s3://b/a/b%2Fc%20d?versionId=v%2B1", s3Location{bucket: "b", key: "a/b/c d", versionID: "v+1", partition: "aws"}},
+		{"s3://b/k", s3Location{bucket: "b", key: "k"}},
+		{"s3://b/a/b%2Fc%20d?versionId=v%2B1", s3Location{bucket: "b", key: "a/b/c d", versionID: "v+1"}},
 		{"arn:aws:s3:::b/dir/k", s3Location{bucket: "b", key: "dir/k", partition: "aws"}},
 		{"arn:aws-cn:s3:::b/k?versionId=x", s3Location{bucket: "b", key: "k", versionID: "x", partition: "aws-cn"}},
 		{"arn:aws:s3:eu-west-1:111122223333:accesspoint/ap/object/a/b:c", s3Location{

@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -115,7 +117,45 @@ func (f *awsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad TTL", http.StatusBadRequest)
 			return
 		}
+		// The IMDS says how long the token lives; the AWS SDK's client
+		// does not use a token without it.
+		w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", strconv.Itoa(ttl))
 		fmt.Fprint(w, awsToken)
+	}
+}
+
+// akamaiToken is the session token the Akamai fake hands out.
+const akamaiToken = "akamai-fake-token"
+
+// akamaiFake is Akamai's (Linode's) metadata service: PUT /v1/token with
+// Metadata-Token-Expiry-Seconds gives a token, which GET /v1/user-data
+// wants in Metadata-Token.
+type akamaiFake struct {
+	*userDataFake
+	tokenPuts atomic.Int32
+}
+
+func newAkamaiFake() *akamaiFake {
+	return &akamaiFake{userDataFake: &userDataFake{
+		path:    "/v1/user-data",
+		require: needHeader("Metadata-Token", akamaiToken, http.StatusUnauthorized),
+	}}
+}
+
+func (f *akamaiFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/v1/token" {
+		f.userDataFake.ServeHTTP(w, r)
+		return
+	}
+	f.tokenPuts.Add(1)
+	ttl, err := strconv.Atoi(r.Header.Get("Metadata-Token-Expiry-Seconds"))
+	switch {
+	case r.Method != http.MethodPut:
+		http.Error(w, "PUT only", http.StatusMethodNotAllowed)
+	case err != nil || ttl < 1:
+		http.Error(w, "Metadata-Token-Expiry-Seconds required", http.StatusBadRequest)
+	default:
+		fmt.Fprint(w, akamaiToken)
 	}
 }
 
@@ -144,6 +184,8 @@ type platformSpec struct {
 	// refused is a request the fake must refuse, for TestFakesRefuse;
 	// nil when the service requires nothing.
 	refused func() *http.Request
+	// binds, when set, gives each scenario's bind mounts (scenario.binds).
+	binds func(t *testing.T) map[string]string
 }
 
 var metadataIP = "169.254.169.254"
@@ -151,6 +193,55 @@ var metadataIP = "169.254.169.254"
 func plain(b []byte) []byte { return b }
 
 func notFound(f *userDataFake) { f.final = http.StatusNotFound }
+
+func base64Encoded(b []byte) []byte { return []byte(base64.StdEncoding.EncodeToString(b)) }
+
+// plainService is a metadata service that serves the user data at path
+// with a plain GET, and 404 when there is none.
+func plainService(platform, addr, path string) platformSpec {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		panic(err)
+	}
+	return platformSpec{
+		platform: platform,
+		addrs:    []string{addr},
+		host:     host,
+		newFake:  func() fake { return &userDataFake{path: path} },
+		encode:   plain,
+		none:     notFound,
+	}
+}
+
+// cloudstackRouter is the DHCP server, and so the metadata service, of
+// the CloudStack scenarios.
+const cloudstackRouter = "10.50.0.1"
+
+// leaseDirs are where DHCP clients keep leases (cloudstack reads them).
+var leaseDirs = []string{"/run/systemd/netif/leases", "/run/NetworkManager/devices", "/var/lib/dhclient", "/var/lib/dhcp"}
+
+// dhcpLeases hides the host's DHCP leases from the run, and shows it
+// one systemd-networkd lease from server instead ("" for none). It
+// skips when the host has no networkd lease directory to mount over.
+func dhcpLeases(t *testing.T, server string) map[string]string {
+	t.Helper()
+	binds := map[string]string{}
+	for _, d := range leaseDirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			binds[d] = t.TempDir()
+		}
+	}
+	networkd := leaseDirs[0]
+	if server == "" {
+		return binds
+	}
+	if binds[networkd] == "" {
+		t.Skipf("%s does not exist on this host, so there is nothing to mount a DHCP lease over", networkd)
+	}
+	writeFile(t, filepath.Join(binds[networkd], "2"),
+		"# This is private data. Do not parse.\nADDRESS=10.50.0.23\nSERVER_ADDRESS="+server+"\nROUTER="+server+"\n")
+	return binds
+}
 
 var specs = []platformSpec{
 	{
@@ -164,6 +255,18 @@ var specs = []platformSpec{
 			return mustRequest("GET", "http://169.254.169.254/latest/user-data", nil)
 		},
 	},
+	{
+		platform: "akamai",
+		addrs:    []string{metadataIP + ":80"},
+		host:     metadataIP,
+		newFake:  func() fake { return newAkamaiFake() },
+		encode:   base64Encoded,
+		none:     notFound,
+		refused: func() *http.Request {
+			return mustRequest("GET", "http://169.254.169.254/v1/user-data", nil)
+		},
+	},
+	plainService("aliyun", "100.100.100.200:80", "/latest/user-data"),
 	{
 		platform: "azure",
 		addrs:    []string{metadataIP + ":80"},
@@ -183,6 +286,12 @@ var specs = []platformSpec{
 			return mustRequest("GET", "http://169.254.169.254/metadata/instance/compute/userData?api-version=2021-01-01&format=text", nil)
 		},
 	},
+	plainService("brightbox", metadataIP+":80", "/latest/user-data"),
+	func() platformSpec {
+		p := plainService("cloudstack", cloudstackRouter+":80", "/latest/user-data")
+		p.binds = func(t *testing.T) map[string]string { return dhcpLeases(t, cloudstackRouter) }
+		return p
+	}(),
 	{
 		platform: "digitalocean",
 		addrs:    []string{metadataIP + ":80"},
@@ -191,6 +300,7 @@ var specs = []platformSpec{
 		encode:   plain,
 		none:     notFound,
 	},
+	plainService("exoscale", metadataIP+":80", "/1.0/user-data"),
 	{
 		platform: "gcp",
 		addrs:    []string{metadataIP + ":80"},
@@ -214,6 +324,24 @@ var specs = []platformSpec{
 		newFake:  func() fake { return &userDataFake{path: "/hetzner/v1/userdata"} },
 		encode:   plain,
 		none:     notFound,
+	},
+	// No config drive on this host: the metadata service answers.
+	plainService("openstack", metadataIP+":80", "/openstack/latest/user_data"),
+	{
+		platform: "oraclecloud",
+		addrs:    []string{metadataIP + ":80"},
+		host:     metadataIP,
+		newFake: func() fake {
+			return &userDataFake{
+				path:    "/opc/v2/instance/metadata/user_data",
+				require: needHeader("Authorization", "Bearer Oracle", http.StatusUnauthorized),
+			}
+		},
+		encode: base64Encoded,
+		none:   notFound,
+		refused: func() *http.Request {
+			return mustRequest("GET", "http://169.254.169.254/opc/v2/instance/metadata/user_data", nil)
+		},
 	},
 	{
 		platform: "packet",
@@ -264,6 +392,8 @@ var specs = []platformSpec{
 			return r
 		},
 	},
+	plainService("upcloud", metadataIP+":80", "/metadata/v1/user_data"),
+	plainService("vultr", metadataIP+":80", "/v1/user-data"),
 }
 
 func mustRequest(method, url string, body []byte) *http.Request {

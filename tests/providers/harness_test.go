@@ -26,7 +26,9 @@
 // runScenarios in a test of its own: config served, gzip, no user data,
 // server errors then the config, garbage (line and column), fetch-offline
 // (needs the network) and unreachable (bounded by -fetch-timeout). Add
-// platform-particular cases as more scenario values.
+// platform-particular cases as more scenario values. A scenario may
+// also run more services (an S3 beside the IMDS) and bind-mount
+// directories for the run only (DHCP leases, over the host's).
 package providers_test
 
 import (
@@ -70,8 +72,16 @@ type scenario struct {
 	// these names, from a CA the binary trusts via SSL_CERT_FILE.
 	tlsNames []string
 	// hosts are /etc/hosts entries in the namespace: name → IP.
-	hosts   map[string]string
+	hosts map[string]string
+	// binds are directories bind-mounted for the run only: host path →
+	// the directory mounted over it (e.g. a DHCP lease directory). The
+	// mounts are made in the mount namespace `ip netns exec` gives the
+	// run, a slave of the host's, so nothing shows outside it.
+	binds   map[string]string
 	handler http.Handler
+	// services are more fake services, each with its own addresses and
+	// TLS names (an S3 beside the metadata service).
+	services []service
 	// fetchTimeout is -fetch-timeout; default 10 s.
 	fetchTimeout time.Duration
 	// stage is -stage: "fetch" (the default) or "fetch-offline".
@@ -93,6 +103,13 @@ type scenario struct {
 	maxTime time.Duration
 	// check, when set, makes more assertions after the run (on the fake).
 	check func(t *testing.T)
+}
+
+// service is a fake service of a scenario besides its main one.
+type service struct {
+	addrs    []string
+	tlsNames []string // as scenario.tlsNames
+	handler  http.Handler
 }
 
 // baseFile is the file the base config of every scenario adds, so that
@@ -174,15 +191,20 @@ func runScenario(t *testing.T, sc scenario) {
 	tmp := t.TempDir()
 
 	env := []string{"PATH=" + os.Getenv("PATH")}
+	services := sc.services
 	if sc.handler != nil {
-		var caFile string
-		if len(sc.tlsNames) > 0 {
-			caFile = filepath.Join(tmp, "ca.pem")
-			env = append(env, "SSL_CERT_FILE="+caFile)
+		services = append([]service{{addrs: sc.addrs, tlsNames: sc.tlsNames, handler: sc.handler}}, services...)
+	}
+	var cas []byte
+	for _, svc := range services {
+		for _, addr := range svc.addrs {
+			cas = append(cas, serveIn(t, ns, addr, svc.handler, svc.tlsNames)...)
 		}
-		for _, addr := range sc.addrs {
-			serveIn(t, ns, addr, sc.handler, sc.tlsNames, caFile)
-		}
+	}
+	if len(cas) > 0 {
+		caFile := filepath.Join(tmp, "ca.pem")
+		writeFile(t, caFile, string(cas))
+		env = append(env, "SSL_CERT_FILE="+caFile)
 	}
 
 	// Empty config dirs but for one base config, a kernel command line
@@ -215,12 +237,24 @@ func runScenario(t *testing.T, sc scenario) {
 	if stage == "" {
 		stage = "fetch"
 	}
-	cmd := exec.Command("ip", "netns", "exec", ns, harness.ignition,
+	argv := []string{"ip", "netns", "exec", ns}
+	if len(sc.binds) > 0 {
+		// sh mounts each "source target" pair before "--", then becomes
+		// ignition in the same mount namespace.
+		argv = append(argv, "sh", "-c",
+			`while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"`, "sh")
+		for target, source := range sc.binds {
+			argv = append(argv, source, target)
+		}
+		argv = append(argv, "--")
+	}
+	argv = append(argv, harness.ignition,
 		"-platform", sc.platform, "-stage", stage,
 		"-config-cache", cache,
 		"-state-file", filepath.Join(tmp, "run", "ignition", "state"),
 		"-neednet", neednet,
 		"-fetch-timeout", timeout.String(), "-log-to-stdout")
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -317,7 +351,11 @@ func newNetns(t *testing.T, sc scenario) string {
 	})
 	ip(t, "-n", ns, "link", "set", "lo", "up")
 	added := map[string]bool{}
-	for _, addr := range sc.addrs {
+	addrs := sc.addrs
+	for _, svc := range sc.services {
+		addrs = append(addrs, svc.addrs...)
+	}
+	for _, addr := range addrs {
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
 			t.Fatal(err)
@@ -401,8 +439,8 @@ func listenIn(ns, addr string) (net.Listener, error) {
 }
 
 // serveIn serves h on addr inside ns until t ends; with tlsNames, over TLS
-// with a certificate for those names whose CA is written to caFile.
-func serveIn(t *testing.T, ns, addr string, h http.Handler, tlsNames []string, caFile string) {
+// with a certificate for those names, whose CA it returns (PEM).
+func serveIn(t *testing.T, ns, addr string, h http.Handler, tlsNames []string) (caPEM []byte) {
 	t.Helper()
 	ln, err := listenIn(ns, addr)
 	if err != nil {
@@ -412,14 +450,15 @@ func serveIn(t *testing.T, ns, addr string, h http.Handler, tlsNames []string, c
 	srv.Listener.Close()
 	srv.Listener = ln
 	if len(tlsNames) > 0 {
-		cert, caPEM := selfSigned(t, tlsNames)
-		writeFile(t, caFile, string(caPEM))
+		var cert tls.Certificate
+		cert, caPEM = selfSigned(t, tlsNames)
 		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 		srv.StartTLS()
 	} else {
 		srv.Start()
 	}
 	t.Cleanup(srv.Close)
+	return caPEM
 }
 
 // selfSigned makes a certificate for names that is its own CA.

@@ -20,7 +20,12 @@ const garbage = "{\"ignition\": {\"version\": \"3.4.0\"},\n  \"storage\": nope}\
 // standardScenarios are what every HTTP provider is run through.
 func standardScenarios(t *testing.T, p platformSpec) []scenario {
 	base := func(name string, f fake) scenario {
+		var binds map[string]string
+		if p.binds != nil {
+			binds = p.binds(t)
+		}
 		return scenario{
+			binds:    binds,
 			name:     p.platform + "/" + name,
 			platform: p.platform,
 			addrs:    p.addrs,
@@ -115,7 +120,36 @@ func TestProvidersSpecial(t *testing.T) {
 	azure.statuses = []int{http.StatusNotFound, http.StatusGone, http.StatusTooManyRequests}
 	azure.body = specByName(t, "azure").encode(userConfig("azure"))
 
+	akamai := newAkamaiFake()
+	akamai.body = base64Encoded(userConfig("akamai"))
+	dataServer := &userDataFake{path: "/latest/user-data", body: userConfig("cloudstack")}
+
 	runScenarios(t, []scenario{
+		{
+			name:      "akamai/one token for the user data",
+			platform:  "akamai",
+			addrs:     []string{metadataIP + ":80"},
+			handler:   akamai,
+			wantFiles: []string{baseFile, "/etc/from-akamai"},
+			check: func(t *testing.T) {
+				if akamai.tokenPuts.Load() != 1 || akamai.hits.Load() != 1 || akamai.refused.Load() != 0 {
+					t.Errorf("token PUTs %d, user data GETs %d, refused %d; want 1, 1, 0",
+						akamai.tokenPuts.Load(), akamai.hits.Load(), akamai.refused.Load())
+				}
+			},
+		},
+		{
+			// Without a lease the router is found by its DNS name.
+			name:      "cloudstack/no DHCP lease: data-server",
+			platform:  "cloudstack",
+			addrs:     []string{"10.50.0.9:80"},
+			hosts:     map[string]string{"data-server": "10.50.0.9"},
+			binds:     dhcpLeases(t, ""),
+			handler:   dataServer,
+			wantFiles: []string{baseFile, "/etc/from-cloudstack"},
+			wantLog:   []string{"no DHCP lease found; using data-server", "http://data-server/latest/user-data"},
+			check:     hits(dataServer, 1),
+		},
 		{
 			name:      "aws/IMDSv1 only",
 			platform:  "aws",

@@ -14,6 +14,12 @@
 //
 // A 404 for the user data means the instance has none: no user config.
 // Gzip-compressed user data is accepted (EC2 limits user data to 16 KiB).
+//
+// The S3 fetcher needs the instance's region (where to ask about buckets,
+// and which partition an s3:// URL means: aws-cn in China). It asks the
+// IMDS itself, in every fetcher of every stage (internal/resource), so
+// this provider has nothing to pass on; tests/providers checks that an
+// s3:// config on an instance in China is fetched from S3 China.
 package aws
 
 import (

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/ignition-go/ignition/config"
 	"github.com/ignition-go/ignition/internal/providers"
@@ -69,7 +70,7 @@ func fetchFrom(ctx context.Context, h providers.Host, servers func() ([]string, 
 		// A config, a drive without user data (ErrNoConfig), or a failure.
 		return cfg, err
 	}
-	h.Log.Info("%v; asking the metadata service", err)
+	h.Log.Info("no config drive labelled %s; asking the metadata service", strings.Join(driveLabels, " or "))
 
 	server := dataServer
 	addrs, err := servers()

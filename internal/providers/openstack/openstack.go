@@ -135,7 +135,10 @@ func fetchFrom(ctx context.Context, h providers.Host, r race) ([]byte, error) {
 	}
 	switch {
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("looking for the config drive and the metadata service: %w", context.Cause(ctx))
+		// Say what was tried and how each attempt last failed: "deadline
+		// exceeded" alone does not tell an unreachable service from a slow one.
+		return nil, fmt.Errorf("looking for the config drive and the metadata service: %w (%s)",
+			context.Cause(ctx), strings.Join(failures, "; "))
 	case hard != nil:
 		return nil, fmt.Errorf("no config drive and the metadata service failed: %s", strings.Join(failures, "; "))
 	}

@@ -157,7 +157,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, h hostEnv
 	l := logger.Fork()
 	l.PushPrefix("%s", o.stage)
 	s := &stageRun{o: o, h: h, l: l}
-	if err := s.run(ctx); err != nil {
+	err := s.run(ctx)
+	reportStatus(ctx, o, h, l, err)
+	if err != nil {
 		// One line, whatever the cause: a multi-line cause (a config
 		// report) is joined so the line that says "failed" says why.
 		logger.Crit("Ignition failed: %s: %s", o.stage, oneLine(err.Error()))
@@ -165,6 +167,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, h hostEnv
 	}
 	logger.Info("Ignition finished successfully")
 	return 0
+}
+
+// reportStatus tells the platform how the stage ended, on the platforms
+// that want to know (Equinix Metal); failing to tell is only a warning.
+func reportStatus(ctx context.Context, o options, h hostEnv, l *log.Logger, stageErr error) {
+	p, err := platform.Get(o.platform)
+	if err != nil || p.Status == nil {
+		return
+	}
+	opts := h.FetchOptions
+	opts.Offline = o.stage == "fetch-offline"
+	f, err := resource.New(opts)
+	if err != nil {
+		l.Warning("reporting the stage's status to platform %q: %v", p.Name, err)
+		return
+	}
+	getenv := h.Getenv
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	host := platform.Host{Fetcher: f, Log: l, Getenv: getenv, Commands: h.Commands}
+	if err := p.Status(ctx, host, o.stage, stageErr); err != nil {
+		l.Warning("reporting the stage's status to platform %q: %v", p.Name, err)
+	}
 }
 
 // check validates the command line beyond what the flag package does.

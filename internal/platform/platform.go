@@ -66,6 +66,11 @@ type Platform struct {
 	// keeps it, once provisioning succeeded (ignition-rmcfg): the user
 	// data may hold secrets that unprivileged software could read there.
 	DeleteConfig func(ctx context.Context, h Host) error
+	// Status, when set, tells the platform how a stage ended (Equinix
+	// Metal shows it in the server's timeline). It is best effort: the
+	// caller logs its failure as a warning, and the stage's outcome
+	// stands.
+	Status func(ctx context.Context, h Host, stage string, stageErr error) error
 }
 
 // platforms is the table, kept sorted by name.
@@ -91,7 +96,7 @@ var platforms = []Platform{
 	{Name: "nvidiabluefield", Fetch: nvidiabluefield.Fetch},
 	{Name: "openstack", Fetch: openstack.Fetch},
 	{Name: "oraclecloud", Fetch: oraclecloud.Fetch},
-	{Name: "packet", Fetch: packet.Fetch},
+	{Name: "packet", Fetch: packet.Fetch, Status: packet.Status},
 	{Name: "powervs", Fetch: powervs.Fetch},
 	{Name: "proxmoxve", Fetch: proxmoxve.Fetch},
 	{Name: "qemu", Fetch: qemu.Fetch},

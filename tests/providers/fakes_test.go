@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // userDataFake serves user data at one path. Requests that require
@@ -184,6 +185,9 @@ type platformSpec struct {
 	// refused is a request the fake must refuse, for TestFakesRefuse;
 	// nil when the service requires nothing.
 	refused func() *http.Request
+	// reportTime is how much longer than the fetch timeout a failed run
+	// may take: the time the platform gives reporting the failure.
+	reportTime time.Duration
 	// binds, when set, gives each scenario's bind mounts (scenario.binds).
 	binds func(t *testing.T) map[string]string
 }
@@ -351,6 +355,9 @@ var specs = []platformSpec{
 		tlsNames: []string{"metadata.platformequinix.com"},
 		hosts:    map[string]string{"metadata.platformequinix.com": "169.254.77.77"},
 		host:     "metadata.platformequinix.com",
+		// An unreachable metadata service has the status report wait out
+		// its own timeout (packet.statusTimeout).
+		reportTime: 5 * time.Second,
 		newFake: func() fake {
 			return &userDataFake{
 				path: "/userdata",

@@ -83,7 +83,7 @@ func standardScenarios(t *testing.T, p platformSpec) []scenario {
 	sc = base("unreachable", nil)
 	sc.handler = nil
 	sc.fetchTimeout = 3 * time.Second
-	sc.maxTime = 8 * time.Second
+	sc.maxTime = 8*time.Second + p.reportTime
 	sc.wantFailure = regexp.MustCompile(`gave up after -fetch-timeout 3s: .*` + regexp.QuoteMeta(p.host))
 	scs = append(scs, sc)
 	return scs

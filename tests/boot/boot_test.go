@@ -1,0 +1,461 @@
+package boot
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ignition-go/ignition/tests/vm"
+)
+
+// The boot test builds a systemd initramfs with Debian's dracut, our
+// module and a test-only unit that powers the machine off once
+// ignition-complete.target is reached, then boots it in QEMU (TCG) on a
+// scratch disk holding a ROOT ext4 filesystem and free space, with the
+// config on fw_cfg. The disk is inspected from the host with sgdisk and
+// debugfs (no root or loop devices needed) and the serial console for the
+// stages' order and timing. A second boot with a broken config must stop
+// in emergency mode with a CRITICAL line and leave the disk alone.
+
+const (
+	rootStartSector = 2048 // ROOT starts 1 MiB into the disk
+	rootSizeMiB     = 256
+	diskSizeMiB     = 512
+	bootTimeout     = 4 * time.Minute
+)
+
+// The kernel command line of both boots. ip=dhcp: systemd-network-generator
+// turns it into a networkd config, used once the config asks for the
+// network. systemd logs each unit's start and finish to the kernel log,
+// whose timestamps on the console time the stages.
+const appendArgs = "ignition.firstboot ignition.platform.id=qemu root=LABEL=root ip=dhcp " +
+	"systemd.show_status=1 systemd.log_target=kmsg systemd.log_level=info printk.devkmsg=on panic=-1"
+
+// poweroffUnit ends the first boot once Ignition is done; nothing here
+// boots the provisioned root. It first stops ignition-mount.service, as the
+// way to switch root does, so that the umount stage runs: at poweroff
+// systemd would unmount the config's filesystems itself, racing it.
+// Before=initrd.target: initrd-switch-root must not start while the
+// poweroff job is being queued.
+const poweroffUnit = `[Unit]
+Description=Power off after Ignition (boot test)
+DefaultDependencies=no
+After=ignition-complete.target
+Before=initrd.target
+
+[Service]
+Type=oneshot
+StandardOutput=journal+console
+ExecStart=/bin/sh -c 'systemctl stop ignition-mount.service; echo BOOT-TEST-IGNITION-COMPLETE; exec systemctl --no-block poweroff'
+`
+
+func lookTools(t *testing.T, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			t.Skipf("%s is not installed: %v", n, err)
+		}
+	}
+}
+
+func run(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// buildInitramfs builds the ignition binary and a dracut initramfs with
+// the module for the kernel the VM runner boots. dracut runs from a
+// private base dir whose modules.d links the host's modules and ours, so
+// nothing is installed on the host.
+func buildInitramfs(t *testing.T, dir, kver string) string {
+	t.Helper()
+	lookTools(t, "dracut")
+	const hostBase = "/usr/lib/dracut"
+	for _, m := range []string{"00systemd", "01systemd-networkd", "98dracut-systemd"} {
+		if _, err := os.Stat(filepath.Join(hostBase, "modules.d", m)); err != nil {
+			t.Skipf("dracut module %s is missing (packages dracut-core, dracut-network): %v", m, err)
+		}
+	}
+	ign := filepath.Join(dir, "ignition")
+	run(t, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath",
+		"-ldflags", "-X github.com/ignition-go/ignition/internal/version.Raw=boot-test",
+		"-o", ign, "../../cmd/ignition")
+
+	base := filepath.Join(dir, "dracut")
+	if err := os.MkdirAll(filepath.Join(base, "modules.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := func(target, name string) {
+		if err := os.Symlink(target, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(hostBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "modules.d" {
+			link(filepath.Join(hostBase, e.Name()), filepath.Join(base, e.Name()))
+		}
+	}
+	mods, err := os.ReadDir(filepath.Join(hostBase, "modules.d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mods {
+		link(filepath.Join(hostBase, "modules.d", m.Name()), filepath.Join(base, "modules.d", m.Name()))
+	}
+	ours, err := filepath.Abs(moduleDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link(ours, filepath.Join(base, "modules.d", "30ignition"))
+
+	overlay := filepath.Join(dir, "overlay")
+	unitDir := filepath.Join(overlay, "usr/lib/systemd/system")
+	if err := os.MkdirAll(filepath.Join(unitDir, "ignition-complete.target.wants"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(unitDir, "boot-test-poweroff.service"), []byte(poweroffUnit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link("../boot-test-poweroff.service", filepath.Join(unitDir, "ignition-complete.target.wants", "boot-test-poweroff.service"))
+
+	confDir := filepath.Join(dir, "dracut.conf.d")
+	tmp := filepath.Join(dir, "dracut-tmp")
+	for _, d := range []string{confDir, tmp} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	initrd := filepath.Join(dir, "initramfs.img")
+	start := time.Now()
+	run(t, []string{"dracutbasedir=" + base, "IGNITION_BINARY=" + ign},
+		"dracut", "--conf", "/dev/null", "--confdir", confDir, "--tmpdir", tmp,
+		"--no-hostonly", "--no-compress", "--force", "--kver", kver,
+		// Only what a systemd initramfs with networking needs: the
+		// default list takes minutes to build and boot under TCG.
+		"--modules", "systemd systemd-initrd dracut-systemd udev-rules rootfs-block base fs-lib systemd-networkd ignition",
+		"--drivers", "virtio_pci virtio_blk virtio_net ext4",
+		"--include", overlay, "/",
+		initrd)
+	fi, err := os.Stat(initrd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dracut built a %.0f MiB initramfs in %v", float64(fi.Size())/(1<<20), time.Since(start).Round(time.Millisecond))
+	return initrd
+}
+
+// makeDisk creates the scratch disk: a GPT with ROOT (ext4, label root,
+// a minimal /etc for the shadow-utils) and free space after it.
+func makeDisk(t *testing.T, dir string) string {
+	t.Helper()
+	seed := filepath.Join(dir, "rootseed")
+	for p, data := range map[string]string{
+		"etc/passwd":  "root:x:0:0:root:/root:/bin/sh\n",
+		"etc/group":   "root:x:0:\n",
+		"etc/shadow":  "root:*:19000:0:99999:7:::\n",
+		"etc/gshadow": "root:*::\n",
+		"home/.keep":  "",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(seed, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(seed, p), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img := filepath.Join(dir, "disk.img")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(diskSizeMiB << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	run(t, nil, "sgdisk", "-n", fmt.Sprintf("1:%d:+%dM", rootStartSector, rootSizeMiB), "-c", "1:ROOT", "-t", "1:8300", img)
+	run(t, nil, "mkfs.ext4", "-q", "-F", "-L", "root", "-d", seed,
+		"-E", fmt.Sprintf("offset=%d", rootStartSector*512), img, fmt.Sprintf("%dM", rootSizeMiB))
+	return img
+}
+
+// partStart returns the first sector of partition n, from sgdisk.
+func partStart(t *testing.T, img string, n int) int64 {
+	t.Helper()
+	out := run(t, nil, "sgdisk", "-i", strconv.Itoa(n), img)
+	m := regexp.MustCompile(`First sector: (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("sgdisk -i %d: no partition %d:\n%s", n, n, out)
+	}
+	s, _ := strconv.ParseInt(m[1], 10, 64)
+	return s
+}
+
+// debugfs runs one debugfs request on the ext4 filesystem at sector
+// start of img, read-only.
+func debugfs(t *testing.T, img string, start int64, request string) string {
+	t.Helper()
+	cmd := exec.Command("debugfs", "-R", request, fmt.Sprintf("%s?offset=%d", img, start*512))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("debugfs -R %q: %v: %s", request, err, stderr.String())
+	}
+	// debugfs reports a missing file on stderr and still exits 0.
+	if s := stderr.String(); strings.Contains(s, "not found") || strings.Contains(s, "File not found") {
+		t.Errorf("debugfs -R %q: %s", request, strings.TrimSpace(s))
+	}
+	return stdout.String()
+}
+
+func sha256File(t *testing.T, p string) string {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// unitEvent is a systemd kernel log line about an ignition unit.
+var unitEventRE = regexp.MustCompile(`^\[\s*(\d+\.\d+)\] systemd\[1\]: (Starting|Finished|Reached target|Failed to start) (\S+)`)
+
+type unitEvent struct {
+	at          time.Duration // kernel time
+	what, unit string
+}
+
+func unitEvents(lines []vm.Line) []unitEvent {
+	var evs []unitEvent
+	for _, l := range lines {
+		m := unitEventRE.FindStringSubmatch(l.Text)
+		if m == nil || !strings.HasPrefix(m[3], "ignition-") {
+			continue
+		}
+		secs, _ := strconv.ParseFloat(m[1], 64)
+		evs = append(evs, unitEvent{at: time.Duration(secs * float64(time.Second)), what: m[2], unit: strings.TrimSuffix(m[3], ".")})
+	}
+	return evs
+}
+
+// emergency reports a console line saying the initramfs gave up.
+func emergency(line string) bool {
+	return strings.Contains(line, "Reached target emergency.target") ||
+		strings.Contains(line, "Entering emergency mode")
+}
+
+func TestBoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped with -short: boots QEMU twice under TCG")
+	}
+	lookTools(t, "sgdisk", "mkfs.ext4", "debugfs", "go")
+	_, kver := vm.Kernel(t)
+	dir := t.TempDir()
+	initrd := buildInitramfs(t, dir, kver)
+	img := makeDisk(t, dir)
+
+	payload := []byte("fetched over HTTP by the files stage\n")
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/payload" {
+			http.NotFound(w, r)
+			return
+		}
+		fetches.Add(1)
+		_, _ = w.Write(payload)
+	}))
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha512.Sum512(payload)
+	config := fmt.Sprintf(`{
+  "ignition": {"version": "3.4.0"},
+  "storage": {
+    "disks": [{"device": "/dev/vda", "partitions": [{"number": 2, "label": "DATA", "sizeMiB": 64}]}],
+    "filesystems": [{"device": "/dev/disk/by-partlabel/DATA", "format": "ext4", "label": "data", "path": "/srv/data", "wipeFilesystem": true}],
+    "files": [
+      {"path": "/etc/fetched.txt", "mode": 420, "contents": {"source": "http://10.0.2.2:%s/payload", "verification": {"hash": "sha512-%x"}}},
+      {"path": "/srv/data/hello.txt", "mode": 420, "contents": {"source": "data:,on%%20the%%20data%%20partition"}}
+    ]
+  },
+  "passwd": {"users": [{"name": "tester", "uid": 1500}]},
+  "systemd": {"units": [{"name": "hello.service", "enabled": true,
+    "contents": "[Unit]\nDescription=Hello\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"}]}
+}`, u.Port(), sum)
+	cfgFile := filepath.Join(dir, "config.ign")
+	if err := os.WriteFile(cfgFile, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// First boot: provision, then power off.
+	res := (&vm.Custom{
+		Initrd:  initrd,
+		Append:  appendArgs,
+		Disks:   []string{img},
+		FwCfg:   map[string]string{"opt/com.coreos/config": cfgFile},
+		Net:     true,
+		Timeout: bootTimeout,
+		Stop:    emergency,
+	}).Run(t)
+	serial := res.Serial()
+	if err := os.WriteFile(filepath.Join(dir, "serial-1.log"), []byte(serial), 0o644); err == nil {
+		t.Logf("first boot: QEMU ran %v", res.Wall.Round(time.Millisecond))
+	}
+	if res.Stopped || !strings.Contains(serial, "BOOT-TEST-IGNITION-COMPLETE") {
+		t.Fatalf("first boot did not reach ignition-complete.target; console tail:\n%s", res.Tail(80))
+	}
+	if strings.Contains(serial, "CRITICAL") {
+		t.Errorf("first boot logged a CRITICAL line:\n%s", grepLines(serial, "CRITICAL"))
+	}
+	if !strings.Contains(serial, "Stage: umount") || !strings.Contains(serial, `umount: op(1): [finished] unmounting "/sysroot/srv/data"`) {
+		t.Errorf("stopping ignition-mount.service did not run the umount stage:\n%s", grepLines(serial, "umount"))
+	}
+
+	// The stages ran, each once, in order, and the target came after.
+	evs := unitEvents(res.Lines)
+	var order []string
+	started := map[string]time.Duration{}
+	var complete time.Duration
+	for _, e := range evs {
+		switch e.what {
+		case "Starting":
+			started[e.unit] = e.at
+		case "Finished":
+			order = append(order, e.unit)
+			if s, ok := started[e.unit]; ok {
+				t.Logf("%-32s %6.2fs → %6.2fs  took %v", e.unit, s.Seconds(), e.at.Seconds(), (e.at - s).Round(time.Millisecond))
+			}
+		case "Reached target":
+			if e.unit == "ignition-complete.target" {
+				complete = e.at
+				order = append(order, e.unit)
+			}
+		case "Failed to start":
+			t.Errorf("%s failed", e.unit)
+		}
+	}
+	want := append(append([]string{}, stageUnits...), "ignition-complete.target")
+	var got []string
+	for _, u := range order {
+		for _, w := range want {
+			if u == w {
+				got = append(got, u)
+			}
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("units finished in the order\n  %s\nwant\n  %s", strings.Join(got, " "), strings.Join(want, " "))
+	}
+	if complete > 0 {
+		t.Logf("kernel start to ignition-complete.target: %.2fs (guest clock)", complete.Seconds())
+	}
+	if n := fetches.Load(); n == 0 {
+		t.Error("the HTTP server was never asked for the payload")
+	}
+
+	// The disk, from the host.
+	pt := run(t, nil, "sgdisk", "-p", img)
+	if !regexp.MustCompile(`(?m)^\s+2\s+\d+\s+\d+\s+64\.0 MiB\s+\S+\s+DATA$`).MatchString(pt) {
+		t.Errorf("no 64 MiB partition 2 labeled DATA:\n%s", pt)
+	}
+	root := int64(rootStartSector)
+	if got := debugfs(t, img, root, "cat /etc/fetched.txt"); got != string(payload) {
+		t.Errorf("/etc/fetched.txt = %q, want %q", got, payload)
+	}
+	if got := debugfs(t, img, root, "cat /etc/passwd"); !regexp.MustCompile(`(?m)^tester:x:1500:`).MatchString(got) {
+		t.Errorf("/etc/passwd has no user tester with uid 1500:\n%s", got)
+	}
+	if got := debugfs(t, img, root, "cat /etc/systemd/system/hello.service"); !strings.Contains(got, "ExecStart=/bin/true") {
+		t.Errorf("/etc/systemd/system/hello.service = %q", got)
+	}
+	if got := debugfs(t, img, root, "cat /etc/systemd/system-preset/20-ignition.preset"); !regexp.MustCompile(`(?m)^enable hello\.service$`).MatchString(got) {
+		t.Errorf("the preset file does not enable hello.service:\n%s", got)
+	}
+	data := partStart(t, img, 2)
+	if got := debugfs(t, img, data, "cat /hello.txt"); got != "on the data partition" {
+		t.Errorf("DATA:/hello.txt = %q", got)
+	}
+	if got := debugfs(t, img, data, "stats"); !strings.Contains(got, "Filesystem volume name:   data") {
+		t.Errorf("DATA holds no ext4 filesystem labeled data:\n%s", grepLines(got, "volume name"))
+	}
+
+	// Second boot, broken config: emergency mode, a CRITICAL line, and
+	// the disk as the first boot left it.
+	t.Run("broken config", func(t *testing.T) {
+		broken := filepath.Join(dir, "broken.ign")
+		if err := os.WriteFile(broken, []byte(`{"ignition": {"version": "3.4.0"}, "storage": {"files": [{"path": "etc/relative"}]}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := sha256File(t, img)
+		var crit bool
+		res := (&vm.Custom{
+			Initrd:  initrd,
+			Append:  appendArgs,
+			Disks:   []string{img},
+			FwCfg:   map[string]string{"opt/com.coreos/config": broken},
+			Net:     true,
+			Timeout: bootTimeout,
+			Stop: func(line string) bool {
+				crit = crit || strings.Contains(line, "CRITICAL")
+				return crit && emergency(line)
+			},
+		}).Run(t)
+		serial := res.Serial()
+		_ = os.WriteFile(filepath.Join(dir, "serial-2.log"), []byte(serial), 0o644)
+		if !res.Stopped {
+			t.Fatalf("the guest stopped by itself instead of staying in emergency mode; console tail:\n%s", res.Tail(80))
+		}
+		critLines := grepLines(serial, "CRITICAL")
+		t.Logf("console:\n%s", critLines)
+		if !regexp.MustCompile(`CRITICAL\s*: Ignition failed: fetch-offline: .*storage\.files\.0\.path.*not absolute`).MatchString(critLines) {
+			t.Errorf("no readable CRITICAL line naming the stage and storage.files.0:\n%s", critLines)
+		}
+		if strings.Contains(serial, "Starting ignition-disks.service") || strings.Contains(serial, "BOOT-TEST-IGNITION-COMPLETE") {
+			t.Error("the boot went on past the failed stage")
+		}
+		if after := sha256File(t, img); after != before {
+			t.Error("the disk changed during the failed boot")
+		}
+	})
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

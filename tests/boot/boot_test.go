@@ -250,7 +250,7 @@ func sha256File(t *testing.T, p string) string {
 var unitEventRE = regexp.MustCompile(`^\[\s*(\d+\.\d+)\] systemd\[1\]: (Starting|Finished|Reached target|Failed to start) (\S+)`)
 
 type unitEvent struct {
-	at          time.Duration // kernel time
+	at         time.Duration // kernel time
 	what, unit string
 }
 

@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 FUZZTIME    ?= 20s
 BENCHCOUNT  ?= 6
 
-.PHONY: all build test unit fuzz lint bench demo clean host-tools
+.PHONY: all build test test-boot unit fuzz lint bench demo clean host-tools
 
 all: build
 
@@ -40,6 +40,11 @@ host-tools:
 		echo "installing:$$missing"; apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	elif [ -n "$$missing" ]; then echo "missing host tools (their tests will skip):$$missing"; fi
+
+## test-boot: the boot integration test alone: a dracut initramfs with
+## dracut/30ignition booted in QEMU (also part of `make unit`).
+test-boot: host-tools
+	$(GO) test -count=1 -v -run '^TestBoot$$' ./tests/boot
 
 unit:
 	$(GO) test -count=1 ./...

@@ -79,5 +79,6 @@ install() {
         inst_simple "$moddir/$u" "$systemdsystemunitdir/$u"
     done
 
-    inst_rules "$moddir/99-zz-ignition-crypt-ready.rules"
+    inst_simple "$moddir/99-zz-ignition-crypt-ready.rules" \
+        "$udevrulesdir/99-zz-ignition-crypt-ready.rules"
 }

@@ -281,6 +281,7 @@ func TestBoot(t *testing.T) {
 	_, kver := vm.Kernel(t)
 	dir := t.TempDir()
 	initrd := buildInitramfs(t, dir, kver)
+	checkInitramfs(t, initrd)
 	img := makeDisk(t, dir)
 
 	payload := []byte("fetched over HTTP by the files stage\n")
@@ -448,6 +449,72 @@ func TestBoot(t *testing.T) {
 			t.Error("the disk changed during the failed boot")
 		}
 	})
+
+	// A boot without ignition.firstboot runs no stage: the generator pulls
+	// in ignition-subsequent.target only. Stopped once initrd.target is
+	// reached (the scratch root has no init to switch to).
+	t.Run("subsequent boot", func(t *testing.T) {
+		res := (&vm.Custom{
+			Initrd:  initrd,
+			Append:  strings.Replace(appendArgs, "ignition.firstboot ", "", 1),
+			Disks:   []string{img},
+			FwCfg:   map[string]string{"opt/com.coreos/config": cfgFile},
+			Timeout: bootTimeout,
+			Stop: func(line string) bool {
+				return emergency(line) || strings.Contains(line, "Reached target initrd.target")
+			},
+		}).Run(t)
+		serial := res.Serial()
+		if !strings.Contains(serial, "Reached target initrd.target") {
+			t.Fatalf("the boot did not reach initrd.target; console tail:\n%s", res.Tail(80))
+		}
+		if !strings.Contains(serial, "Reached target ignition-subsequent.target") {
+			t.Error("ignition-subsequent.target was not reached")
+		}
+		if l := grepLines(serial, "ignition["); l != "" {
+			t.Errorf("Ignition ran on a subsequent boot:\n%s", l)
+		}
+	})
+}
+
+// checkInitramfs checks with lsinitrd that the module installed what the
+// stages need, beyond what the boot itself used.
+func checkInitramfs(t *testing.T, initrd string) {
+	t.Helper()
+	if _, err := exec.LookPath("lsinitrd"); err != nil {
+		t.Log("no lsinitrd; not listing the initramfs")
+		return
+	}
+	out := run(t, nil, "lsinitrd", initrd)
+	for _, re := range []string{
+		`usr/bin/ignition$`,
+		`usr/bin/ignition-apply -> ignition$`,
+		`usr/bin/ignition-rmcfg -> ignition$`,
+		`usr/lib/systemd/system-generators/ignition-generator$`,
+		`usr/lib/udev/rules.d/99-zz-ignition-crypt-ready.rules$`,
+		`\S*/qemu_fw_cfg\.ko(\.[gx]z|\.zst)?$`,
+		`\S*/dm-crypt\.ko(\.[gx]z|\.zst)?$`,
+		`\S*/raid1\.ko(\.[gx]z|\.zst)?$`,
+	} {
+		if !regexp.MustCompile(`(?m) ` + re).MatchString(out) {
+			t.Errorf("the initramfs has no %s", re)
+		}
+	}
+	for _, u := range append(stageUnits, "ignition-complete.target", "ignition-diskful.target",
+		"ignition-subsequent.target", "ignition-remount-sysroot.service", "ignition-delete-config.service") {
+		if !regexp.MustCompile(`(?m) usr/lib/systemd/system/` + regexp.QuoteMeta(u) + `$`).MatchString(out) {
+			t.Errorf("the initramfs has no unit %s", u)
+		}
+	}
+	for _, tool := range []string{"sgdisk", "partx", "wipefs", "blkid", "udevadm", "mkfs.ext4", "mkfs.xfs",
+		"mkfs.btrfs", "mkfs.vfat", "mkswap", "mdadm", "cryptsetup", "useradd", "usermod", "groupadd", "mount", "umount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			continue // not on the host either: the module installs it optionally
+		}
+		if !regexp.MustCompile(`(?m) usr/s?bin/` + regexp.QuoteMeta(tool) + `( |$)`).MatchString(out) {
+			t.Errorf("the initramfs has no %s", tool)
+		}
+	}
 }
 
 func grepLines(s, substr string) string {

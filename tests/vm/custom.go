@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -78,14 +79,7 @@ func (c *Custom) Run(t testing.TB) CustomResult {
 	if testing.Short() {
 		t.Skip("vm: skipped with -short (each run boots a QEMU machine under TCG)")
 	}
-	h, err := findHost(false)
-	if err != nil {
-		var me *missingError
-		if errors.As(err, &me) {
-			t.Skipf("vm: %v", err)
-		}
-		t.Fatalf("vm: %v", err)
-	}
+	h := customHost(t)
 	res, err := c.boot(t.Context(), h, t.Logf)
 	if err != nil {
 		t.Fatalf("vm: %v", err)
@@ -191,14 +185,43 @@ func (c *Custom) qemuArgs(kernel string) []string {
 	return args
 }
 
-// Kernel returns the kernel the runner boots and its version (the name of
-// its modules dir), for building an initramfs that matches it. A missing
-// kernel skips the test.
+// customHost is what a Custom run needs from the host: QEMU and a
+// readable kernel (no busybox). It skips the test when either is missing.
+func customHost(t testing.TB) *host {
+	t.Helper()
+	h := &host{}
+	qemu := os.Getenv("VMTEST_QEMU")
+	if qemu == "" {
+		qemu = "qemu-system-x86_64"
+	}
+	var err error
+	if h.qemu, err = lookPath(qemu); err == nil {
+		h.kernel, h.modDir, err = findKernel()
+	}
+	if err == nil {
+		var f *os.File
+		if f, err = os.Open(h.kernel); err == nil {
+			f.Close()
+		} else if errors.Is(err, fs.ErrPermission) {
+			err = &missingError{fmt.Sprintf("kernel %s is not readable by uid %d (Debian installs it 0600; chmod 0644 it or set VMTEST_KERNEL)", h.kernel, os.Getuid())}
+		}
+	}
+	if err != nil {
+		var me *missingError
+		if errors.As(err, &me) || errors.Is(err, fs.ErrNotExist) {
+			t.Skipf("vm: %v", err)
+		}
+		t.Fatalf("vm: %v", err)
+	}
+	return h
+}
+
+// Kernel returns the kernel a Custom run boots and its version (the name
+// of its modules dir), for building an initramfs that matches it. It
+// skips the test when QEMU or a readable kernel is missing, so that a
+// test can skip before building anything.
 func Kernel(t testing.TB) (vmlinuz, version string) {
 	t.Helper()
-	k, modDir, err := findKernel()
-	if err != nil {
-		t.Skipf("vm: %v", err)
-	}
-	return k, filepath.Base(modDir)
+	h := customHost(t)
+	return h.kernel, filepath.Base(h.modDir)
 }

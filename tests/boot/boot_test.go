@@ -46,15 +46,31 @@ const (
 const appendArgs = "ignition.firstboot ignition.platform.id=qemu root=LABEL=root ip=dhcp " +
 	"systemd.show_status=1 systemd.log_target=kmsg systemd.log_level=info printk.devkmsg=on panic=-1"
 
-// poweroffUnit ends the first boot once Ignition is done; nothing here
-// boots the provisioned root. It first stops ignition-mount.service, as the
-// way to switch root does, so that the umount stage runs: at poweroff
-// systemd would unmount the config's filesystems itself, racing it.
-// Before=initrd.target: initrd-switch-root must not start while the
-// poweroff job is being queued.
+const poweroffArg = "boot.test.poweroff"
+
+// rootInit is the scratch root's /sbin/init (busybox is static): after
+// switch root it shows what is mounted, then powers off. systemd hands
+// PID 1 over with stdio on /dev/null, hence /dev/console.
+const rootInit = `#!/bin/busybox sh
+exec >/dev/console 2>&1
+/bin/busybox echo BOOT-TEST-SWITCHED-ROOT
+/bin/busybox echo BOOT-TEST-MOUNTS-BEGIN
+/bin/busybox cat /proc/self/mounts
+/bin/busybox echo BOOT-TEST-MOUNTS-END
+/bin/busybox sync
+/bin/busybox poweroff -f
+`
+
+// poweroffUnit ends a first boot given the poweroffArg kernel argument
+// once Ignition is done, without switching root. It first stops
+// ignition-mount.service, as the way to switch root does, so that the
+// umount stage runs: at poweroff systemd would unmount the config's
+// filesystems itself, racing it. Before=initrd.target: initrd-switch-root
+// must not start while the poweroff job is being queued.
 const poweroffUnit = `[Unit]
 Description=Power off after Ignition (boot test)
 DefaultDependencies=no
+ConditionKernelCommandLine=` + poweroffArg + `
 After=ignition-complete.target
 Before=initrd.target
 
@@ -180,13 +196,32 @@ func makeDisk(t *testing.T, dir string) string {
 		"etc/shadow":  "root:*:19000:0:99999:7:::\n",
 		"etc/gshadow": "root:*::\n",
 		"home/.keep":  "",
+		// systemd moves the API filesystems onto these when switching root.
+		"proc/.keep": "", "sys/.keep": "", "dev/.keep": "", "run/.keep": "",
+		"sbin/init": rootInit,
+		// systemd switches root only into what looks like an OS tree.
+		"etc/os-release": "ID=boottest\nNAME=\"Ignition boot test root\"\n",
 	} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(seed, p)), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(seed, p), []byte(data), 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if p == "sbin/init" {
+			mode = 0o755
+		}
+		if err := os.WriteFile(filepath.Join(seed, p), []byte(data), mode); err != nil {
 			t.Fatal(err)
 		}
+	}
+	bb, err := os.ReadFile(busybox(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(seed, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(seed, "bin/busybox"), bb, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	img := filepath.Join(dir, "disk.img")
 	f, err := os.Create(img)
@@ -201,6 +236,21 @@ func makeDisk(t *testing.T, dir string) string {
 	run(t, nil, "mkfs.ext4", "-q", "-F", "-L", "root", "-d", seed,
 		"-E", fmt.Sprintf("offset=%d", rootStartSector*512), img, fmt.Sprintf("%dM", rootSizeMiB))
 	return img
+}
+
+// busybox returns the host's busybox if it is statically linked: the
+// scratch root has no libraries.
+func busybox(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox is not installed (package busybox-static)")
+	}
+	out, err := exec.Command("ldd", p).CombinedOutput()
+	if err == nil && !strings.Contains(string(out), "not a dynamic executable") {
+		t.Skipf("%s is dynamically linked; the scratch root needs busybox-static", p)
+	}
+	return p
 }
 
 // partStart returns the first sector of partition n, from sgdisk.
@@ -275,9 +325,9 @@ func emergency(line string) bool {
 
 func TestBoot(t *testing.T) {
 	if testing.Short() {
-		t.Skip("skipped with -short: boots QEMU twice under TCG")
+		t.Skip("skipped with -short: boots QEMU four times under TCG")
 	}
-	lookTools(t, "sgdisk", "mkfs.ext4", "debugfs", "go")
+	lookTools(t, "sgdisk", "mkfs.ext4", "debugfs", "go", "ldd")
 	_, kver := vm.Kernel(t)
 	dir := t.TempDir()
 	initrd := buildInitramfs(t, dir, kver)
@@ -322,7 +372,7 @@ func TestBoot(t *testing.T) {
 	// First boot: provision, then power off.
 	res := (&vm.Custom{
 		Initrd:  initrd,
-		Append:  appendArgs,
+		Append:  appendArgs + " " + poweroffArg,
 		Disks:   []string{img},
 		FwCfg:   map[string]string{"opt/com.coreos/config": cfgFile},
 		Net:     true,
@@ -451,8 +501,8 @@ func TestBoot(t *testing.T) {
 	})
 
 	// A boot without ignition.firstboot runs no stage: the generator pulls
-	// in ignition-subsequent.target only. Stopped once initrd.target is
-	// reached (the scratch root has no init to switch to).
+	// in ignition-subsequent.target only, and the initramfs switches root
+	// into the scratch root's init.
 	t.Run("subsequent boot", func(t *testing.T) {
 		res := (&vm.Custom{
 			Initrd:  initrd,
@@ -460,19 +510,58 @@ func TestBoot(t *testing.T) {
 			Disks:   []string{img},
 			FwCfg:   map[string]string{"opt/com.coreos/config": cfgFile},
 			Timeout: bootTimeout,
-			Stop: func(line string) bool {
-				return emergency(line) || strings.Contains(line, "Reached target initrd.target")
-			},
+			Stop:    emergency,
 		}).Run(t)
 		serial := res.Serial()
-		if !strings.Contains(serial, "Reached target initrd.target") {
-			t.Fatalf("the boot did not reach initrd.target; console tail:\n%s", res.Tail(80))
+		if res.Stopped || !strings.Contains(serial, "BOOT-TEST-SWITCHED-ROOT") {
+			t.Fatalf("the boot did not switch root; console tail:\n%s", res.Tail(80))
 		}
 		if !strings.Contains(serial, "Reached target ignition-subsequent.target") {
 			t.Error("ignition-subsequent.target was not reached")
 		}
 		if l := grepLines(serial, "ignition["); l != "" {
 			t.Errorf("Ignition ran on a subsequent boot:\n%s", l)
+		}
+	})
+
+	// A first boot on a fresh disk that goes on to switch root, as a real
+	// one does: switching root stops ignition-mount.service, which runs
+	// the umount stage, so the config's filesystems are not carried over.
+	t.Run("first boot through switch root", func(t *testing.T) {
+		sub := filepath.Join(dir, "switch")
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		img := makeDisk(t, sub)
+		res := (&vm.Custom{
+			Initrd:  initrd,
+			Append:  appendArgs,
+			Disks:   []string{img},
+			FwCfg:   map[string]string{"opt/com.coreos/config": cfgFile},
+			Net:     true,
+			Timeout: bootTimeout,
+			Stop:    emergency,
+		}).Run(t)
+		serial := res.Serial()
+		if res.Stopped || !strings.Contains(serial, "BOOT-TEST-SWITCHED-ROOT") {
+			t.Fatalf("the boot did not switch root; console tail:\n%s", res.Tail(80))
+		}
+		if l := grepLines(serial, "CRITICAL"); l != "" {
+			t.Errorf("CRITICAL lines:\n%s", l)
+		}
+		if !strings.Contains(serial, `umount: op(1): [finished] unmounting "/sysroot/srv/data"`) {
+			t.Errorf("switching root did not run the umount stage:\n%s", grepLines(serial, "umount"))
+		}
+		_, mounts, _ := strings.Cut(serial, "BOOT-TEST-MOUNTS-BEGIN")
+		mounts, _, _ = strings.Cut(mounts, "BOOT-TEST-MOUNTS-END")
+		if strings.Contains(mounts, " /srv/data ") {
+			t.Errorf("/srv/data is still mounted after switch root:%s", mounts)
+		}
+		if !regexp.MustCompile(`(?m)^/dev/vda1 / ext4 `).MatchString(mounts) {
+			t.Errorf("the new root is not ROOT (/dev/vda1):%s", mounts)
+		}
+		if got := debugfs(t, img, rootStartSector, "cat /etc/fetched.txt"); got != string(payload) {
+			t.Errorf("/etc/fetched.txt = %q, want %q", got, payload)
 		}
 	})
 }

@@ -108,6 +108,16 @@ func buildInitramfs(t *testing.T, dir, kver string) string {
 	t.Helper()
 	lookTools(t, "dracut")
 	const hostBase = "/usr/lib/dracut"
+	// dracut copies systemd, udev and networkd from the host.
+	for bin, pkg := range map[string]string{
+		"/usr/lib/systemd/systemd":          "systemd",
+		"/usr/lib/systemd/systemd-udevd":    "udev",
+		"/usr/lib/systemd/systemd-networkd": "systemd",
+	} {
+		if _, err := os.Stat(bin); err != nil {
+			t.Skipf("%s is missing (package %s): dracut builds the initramfs from the host's systemd", bin, pkg)
+		}
+	}
 	for _, m := range []string{"00systemd", "01systemd-networkd", "98dracut-systemd"} {
 		if _, err := os.Stat(filepath.Join(hostBase, "modules.d", m)); err != nil {
 			t.Skipf("dracut module %s is missing (packages dracut-core, dracut-network): %v", m, err)

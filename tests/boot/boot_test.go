@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -77,7 +78,16 @@ Before=initrd.target
 [Service]
 Type=oneshot
 StandardOutput=journal+console
-ExecStart=/bin/sh -c 'systemctl stop ignition-mount.service; echo BOOT-TEST-IGNITION-COMPLETE; exec systemctl --no-block poweroff'
+ExecStart=/bin/sh -c 'echo "BOOT-TEST-STATE $(cat ` + stateFile + `)"; systemctl stop ignition-mount.service; echo BOOT-TEST-IGNITION-COMPLETE; exec systemctl --no-block poweroff'
+`
+
+// stateFile is where the stages keep their shared state in the boot test:
+// set through IGNITION_ARGS in a drop-in for every ignition-*.service, so
+// that the state file shows each stage got the flags.
+const stateFile = "/run/ignition/boot-test-state"
+
+const argsDropIn = `[Service]
+Environment=IGNITION_ARGS=-state-file=` + stateFile + `
 `
 
 func lookTools(t *testing.T, names ...string) {
@@ -151,7 +161,14 @@ func buildInitramfs(t *testing.T, dir, kver string) string {
 		t.Fatal(err)
 	}
 	for _, m := range mods {
-		link(filepath.Join(hostBase, "modules.d", m.Name()), filepath.Join(base, "modules.d", m.Name()))
+		src := filepath.Join(hostBase, "modules.d", m.Name())
+		if m.Name() == "90kernel-network-modules" {
+			src, err = filepath.Abs(filepath.Join("testdata", m.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		link(src, filepath.Join(base, "modules.d", m.Name()))
 	}
 	ours, err := filepath.Abs(moduleDir)
 	if err != nil {
@@ -168,6 +185,13 @@ func buildInitramfs(t *testing.T, dir, kver string) string {
 		t.Fatal(err)
 	}
 	link("../boot-test-poweroff.service", filepath.Join(unitDir, "ignition-complete.target.wants", "boot-test-poweroff.service"))
+	// "ignition-.service.d" applies to every ignition-*.service.
+	if err := os.MkdirAll(filepath.Join(unitDir, "ignition-.service.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(unitDir, "ignition-.service.d", "10-boot-test.conf"), []byte(argsDropIn), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	confDir := filepath.Join(dir, "dracut.conf.d")
 	tmp := filepath.Join(dir, "dracut-tmp")
@@ -309,6 +333,9 @@ func sha256File(t *testing.T, p string) string {
 // unitEvent is a systemd kernel log line about an ignition unit.
 var unitEventRE = regexp.MustCompile(`^\[\s*(\d+\.\d+)\] systemd\[1\]: (Starting|Finished|Reached target|Failed to start) (\S+)`)
 
+// milestoneRE matches the boot's landmarks around the stages.
+var milestoneRE = regexp.MustCompile(`^\[\s*(\d+\.\d+)\] (Run /init as init process|systemd\[1\]: (?:Reached target (?:basic|network-online)\.target|Finished systemd-fsck-root\.service|Mounted sysroot\.mount)).*`)
+
 type unitEvent struct {
 	at         time.Duration // kernel time
 	what, unit string
@@ -403,6 +430,19 @@ func TestBoot(t *testing.T) {
 		t.Errorf("stopping ignition-mount.service did not run the umount stage:\n%s", grepLines(serial, "umount"))
 	}
 
+	// IGNITION_ARGS reached every stage: they all recorded themselves in
+	// the state file it names.
+	if m := regexp.MustCompile(`BOOT-TEST-STATE (\{.*\})`).FindStringSubmatch(serial); m == nil {
+		t.Errorf("no state file %s on the console:\n%s", stateFile, grepLines(serial, "BOOT-TEST-STATE"))
+	} else {
+		var st struct{ Stages []string }
+		if err := json.Unmarshal([]byte(m[1]), &st); err != nil {
+			t.Errorf("state file %s: %v: %s", stateFile, err, m[1])
+		} else if got, want := strings.Join(st.Stages, " "), "fetch-offline fetch kargs disks mount files"; got != want {
+			t.Errorf("state file %s lists the stages %q, want %q", stateFile, got, want)
+		}
+	}
+
 	// The stages ran, each once, in order, and the target came after.
 	evs := unitEvents(res.Lines)
 	var order []string
@@ -440,6 +480,12 @@ func TestBoot(t *testing.T) {
 	}
 	if complete > 0 {
 		t.Logf("kernel start to ignition-complete.target: %.2fs (guest clock)", complete.Seconds())
+	}
+	// What the rest of that time went to.
+	for _, l := range res.Lines {
+		if m := milestoneRE.FindStringSubmatch(l.Text); m != nil {
+			t.Logf("%8ss  %s", m[1], m[2])
+		}
 	}
 	if n := fetches.Load(); n == 0 {
 		t.Error("the HTTP server was never asked for the payload")

@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 FUZZTIME    ?= 20s
 BENCHCOUNT  ?= 6
 
-.PHONY: all build test unit fuzz lint bench demo clean host-tools
+.PHONY: all build test test-boot unit fuzz lint bench demo clean host-tools
 
 all: build
 
@@ -32,7 +32,10 @@ HOST_TOOLS := sgdisk:gdisk partx:util-linux losetup:mount blkid:util-linux wipef
 	mdadm:mdadm cryptsetup:cryptsetup-bin clevis:clevis clevis-luks-bind:clevis-luks \
 	clevis-encrypt-tpm2:clevis-tpm2 /usr/libexec/tangd:tang socat:socat swtpm:swtpm \
 	swtpm_setup:swtpm-tools qemu-system-x86_64:qemu-system-x86 busybox:busybox-static cpio:cpio \
-	useradd:passwd ip:iproute2 xz:xz-utils /boot/vmlinuz-*:linux-image-amd64
+	useradd:passwd ip:iproute2 xz:xz-utils /boot/vmlinuz-*:linux-image-amd64 \
+	dracut:dracut-core /usr/lib/dracut/modules.d/01systemd-networkd:dracut-network \
+	grub-script-check:grub-common debugfs:e2fsprogs systemd-analyze:systemd \
+	/usr/lib/systemd/systemd-udevd:udev
 host-tools:
 	@missing=""; for t in $(HOST_TOOLS); do c=$${t%%:*}; \
 		{ ls $$c >/dev/null 2>&1 || command -v "$$c" >/dev/null; } || missing="$$missing $${t#*:}"; done; \
@@ -41,13 +44,19 @@ host-tools:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	elif [ -n "$$missing" ]; then echo "missing host tools (their tests will skip):$$missing"; fi
 
-# tests/providers runs the binary under `ip netns exec`, which gives it a
-# copy of the host's mount namespace: a loop device another package's test
-# has mounted at that moment stays mounted in the copy, and that test's
-# unmount or read-only remount fails. So it runs after the rest.
+## test-boot: the boot integration test alone: a dracut initramfs with
+## dracut/30ignition booted in QEMU (also part of `make unit`).
+test-boot: host-tools
+	$(GO) test -count=1 -v -run '^TestBoot$$' ./tests/boot
+
+# tests/providers (ip netns exec) and tests/boot (unshare --mount) run
+# commands in a copy of the host's mount namespace: a loop device another
+# package's test has mounted at that moment stays mounted in the copy, and
+# that test's unmount or read-only remount fails. So they run after the
+# rest, one package at a time.
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/providers$$)
-	$(GO) test -count=1 ./tests/providers
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /tests/providers$$ -e /tests/boot$$)
+	$(GO) test -count=1 -p 1 ./tests/providers ./tests/boot
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchesStdlib$$' -fuzztime $(FUZZTIME) ./config/internal/jsontree

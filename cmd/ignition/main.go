@@ -98,6 +98,9 @@ type hostEnv struct {
 	// FetchOptions are the fetch options that come from neither the
 	// command line nor the config (retry back-off).
 	FetchOptions resource.Options
+	// Mounted says whether a path is a mount point (the umount stage);
+	// nil reads /proc/self/mountinfo.
+	Mounted func(path string) (bool, error)
 	// DeviceTimeout bounds the disks stage's wait for each device; 0
 	// means disks.DefaultDeviceTimeout.
 	DeviceTimeout time.Duration
@@ -309,7 +312,7 @@ func (s *stageRun) disks(ctx context.Context, cfg types.Config, st *state) error
 }
 
 func (s *stageRun) mountEnv() mount.Env {
-	return mount.Env{Root: s.o.root, Commands: s.h.Commands, Log: s.l, Devices: s.st.Devices}
+	return mount.Env{Root: s.o.root, Commands: s.h.Commands, Log: s.l, Devices: s.st.Devices, Mounted: s.h.Mounted}
 }
 
 func (s *stageRun) files(ctx context.Context, cfg types.Config, userConfig bool) error {
@@ -416,5 +419,5 @@ func oneLine(msg string) string {
 	for i := range lines {
 		lines[i] = strings.TrimSpace(lines[i])
 	}
-	return strings.Join(lines, "; ")
+	return strings.ReplaceAll(strings.Join(lines, "; "), ":; ", ": ")
 }

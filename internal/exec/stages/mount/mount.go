@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ignition-go/ignition/config/types"
@@ -44,6 +45,11 @@ type Env struct {
 	// Log receives [started]/[finished]/[failed] for every operation; nil
 	// discards.
 	Log *log.Logger
+	// Mounted says whether a path is a mount point; nil reads
+	// /proc/self/mountinfo. The umount stage skips what is no longer
+	// mounted (at shutdown systemd may unmount the config's filesystems
+	// while the umount stage runs).
+	Mounted func(path string) (bool, error)
 	// Devices maps device aliases to the devices the disks stage found
 	// they meant; a filesystem whose device is listed is mounted from
 	// the real device, so that mount needs no udev-made links.
@@ -150,6 +156,10 @@ func Umount(ctx context.Context, cfg types.Config, e Env) error {
 			return errors.Join(append(errs, err)...)
 		}
 		mountpoint := filepath.Join(e.Root, t.path)
+		if mounted, err := e.Mounted(mountpoint); err == nil && !mounted {
+			e.Log.Info("%q is not mounted (any more): nothing to unmount", mountpoint)
+			continue
+		}
 		err := e.Log.LogOp(func() error {
 			return e.Commands.Run(ctx, []string{distro.UmountCmd(), mountpoint})
 		}, "unmounting %q", mountpoint)
@@ -187,7 +197,48 @@ func (e Env) defaults() (Env, error) {
 	if e.Log == nil {
 		e.Log = log.Discard()
 	}
+	if e.Mounted == nil {
+		e.Mounted = mountedFromMountinfo
+	}
 	return e, nil
+}
+
+// mountedFromMountinfo says whether path is a mount point of this
+// process's mount namespace.
+func mountedFromMountinfo(path string) (bool, error) {
+	raw, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	return inMountinfo(string(raw), path), nil
+}
+
+// inMountinfo says whether mountinfo (proc(5) format) lists path as a
+// mount point. The kernel escapes space, tab, newline and backslash in
+// it as \ooo octal.
+func inMountinfo(mountinfo, path string) bool {
+	for _, line := range strings.Split(mountinfo, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && unescapeOctal(f[4]) == path {
+			return true
+		}
+	}
+	return false
+}
+
+func unescapeOctal(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 func deref(s *string) string {

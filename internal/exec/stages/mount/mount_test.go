@@ -101,7 +101,7 @@ func TestMountOrderOptionsAndMountPoints(t *testing.T) {
 func TestUmountReverseOrder(t *testing.T) {
 	root := t.TempDir()
 	rec := &recorder{}
-	if err := Umount(context.Background(), testConfig(), Env{Root: root, Commands: rec}); err != nil {
+	if err := Umount(context.Background(), testConfig(), Env{Root: root, Commands: rec, Mounted: allMounted}); err != nil {
 		t.Fatal(err)
 	}
 	want := [][]string{
@@ -135,7 +135,7 @@ func TestMountFailureNamesEntry(t *testing.T) {
 func TestUmountTriesEveryFilesystem(t *testing.T) {
 	root := t.TempDir()
 	rec := &recorder{fail: map[string]bool{filepath.Join(root, "var/log"): true, filepath.Join(root, "var"): true}}
-	err := Umount(context.Background(), testConfig(), Env{Root: root, Commands: rec})
+	err := Umount(context.Background(), testConfig(), Env{Root: root, Commands: rec, Mounted: allMounted})
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -181,11 +181,53 @@ func TestNothingToMount(t *testing.T) {
 	var c types.Config
 	c.Storage.Filesystems = []types.Filesystem{fsys("/dev/vdc", "swap", "")}
 	for _, f := range []func(context.Context, types.Config, Env) error{Mount, Umount} {
-		if err := f(context.Background(), c, Env{Root: t.TempDir(), Commands: rec}); err != nil {
+		if err := f(context.Background(), c, Env{Root: t.TempDir(), Commands: rec, Mounted: allMounted}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if len(rec.argv) != 0 {
 		t.Errorf("ran %q", rec.argv)
+	}
+}
+
+// allMounted stands in for /proc/self/mountinfo when the recorder only
+// pretends to mount.
+func allMounted(string) (bool, error) { return true, nil }
+
+// TestUmountSkipsWhatIsNotMounted: at shutdown systemd may have unmounted
+// a filesystem before the umount stage gets to it; that is not a failure.
+func TestUmountSkipsWhatIsNotMounted(t *testing.T) {
+	root := t.TempDir()
+	rec := &recorder{}
+	var logs bytes.Buffer
+	gone := filepath.Join(root, "var/log")
+	err := Umount(context.Background(), testConfig(), Env{Root: root, Commands: rec, Log: log.NewWithSink(log.NewWriterSink(&logs)),
+		Mounted: func(p string) (bool, error) { return p != gone, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, argv := range rec.argv {
+		if argv[len(argv)-1] == gone {
+			t.Errorf("ran %q on what is not mounted", argv)
+		}
+	}
+	if len(rec.argv) != 3 || !strings.Contains(logs.String(), "is not mounted (any more)") {
+		t.Errorf("commands %q\n%s", rec.argv, logs.String())
+	}
+}
+
+func TestInMountinfo(t *testing.T) {
+	info := `22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+35 22 0:31 / /sysroot/var\040data rw - xfs /dev/vdb1 rw
+36 22 0:32 / /sysroot/srv rw - ext4 /dev/vdb2 rw
+`
+	for path, want := range map[string]bool{"/": true, "/sysroot/var data": true, "/sysroot/srv": true, "/sysroot": false, "/sysroot/var": false} {
+		if got := inMountinfo(info, path); got != want {
+			t.Errorf("inMountinfo(%q) = %v, want %v", path, got, want)
+		}
+	}
+	// The real file lists / at least.
+	if ok, err := mountedFromMountinfo("/"); err != nil || !ok {
+		t.Errorf("mountedFromMountinfo(/) = %v, %v", ok, err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/ignition-go/ignition/config"
 	"github.com/ignition-go/ignition/internal/exec/command"
@@ -74,4 +75,30 @@ func MaybeGunzip(raw []byte) ([]byte, error) {
 		return nil, fmt.Errorf("gzip user data decompresses to more than %d bytes", config.MaxSize)
 	}
 	return out, nil
+}
+
+// UserData fetches user data from a metadata service with req (its URL,
+// and any headers the service wants) through h.Fetcher, which retries
+// server errors until the fetch timeout. A 404 or an empty answer means
+// the user gave none (ErrNoConfig); gzip-compressed user data is
+// decompressed. Errors name the URL.
+func UserData(ctx context.Context, h Host, req resource.Request) ([]byte, error) {
+	url := resource.Redact(req.URL)
+	h.Log.Info("fetching the user data from %s", url)
+	raw, err := h.Fetcher.FetchBytes(ctx, req, config.MaxSize)
+	switch {
+	case resource.HTTPStatus(err) == http.StatusNotFound:
+		h.Log.Info("no user data: %s answered 404 Not Found", url)
+		return nil, fmt.Errorf("%w: %s answered 404 Not Found", ErrNoConfig, url)
+	case err != nil:
+		return nil, fmt.Errorf("fetching the user data from %s: %w", url, err)
+	case len(raw) == 0:
+		h.Log.Info("no user data: %s answered with nothing", url)
+		return nil, fmt.Errorf("%w: the user data at %s is empty", ErrNoConfig, url)
+	}
+	cfg, err := MaybeGunzip(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", url, err)
+	}
+	return cfg, nil
 }

@@ -8,35 +8,15 @@ package digitalocean
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 
-	"github.com/ignition-go/ignition/config"
 	"github.com/ignition-go/ignition/internal/providers"
 	"github.com/ignition-go/ignition/internal/resource"
 )
 
-// MetadataURL is the metadata service.
-const MetadataURL = "http://169.254.169.254"
+// UserDataURL is where the droplet metadata service keeps the user data.
+const UserDataURL = "http://169.254.169.254/metadata/v1/user-data"
 
-// Fetch returns the droplet's user data.
+// Fetch returns the user data from the droplet metadata service.
 func Fetch(ctx context.Context, h providers.Host) ([]byte, error) {
-	return fetchFrom(ctx, h, MetadataURL)
-}
-
-func fetchFrom(ctx context.Context, h providers.Host, base string) ([]byte, error) {
-	url := base + "/metadata/v1/user-data"
-	h.Log.Info("fetching the user data from %s", url)
-	raw, err := h.Fetcher.FetchBytes(ctx, resource.Request{URL: url}, config.MaxSize)
-	if resource.HTTPStatus(err) == http.StatusNotFound {
-		h.Log.Info("the droplet has no user data (%s answered 404)", url)
-		return nil, fmt.Errorf("%w: the droplet has no user data", providers.ErrNoConfig)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("the metadata service: %w", err)
-	}
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("%w: the droplet's user data is empty", providers.ErrNoConfig)
-	}
-	return providers.MaybeGunzip(raw)
+	return providers.UserData(ctx, h, resource.Request{URL: UserDataURL})
 }

@@ -13,10 +13,8 @@ package gcp
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
-	"github.com/ignition-go/ignition/config"
 	"github.com/ignition-go/ignition/internal/providers"
 	"github.com/ignition-go/ignition/internal/resource"
 )
@@ -32,21 +30,8 @@ func Fetch(ctx context.Context, h providers.Host) ([]byte, error) {
 }
 
 func fetchFrom(ctx context.Context, h providers.Host, base string) ([]byte, error) {
-	req := resource.Request{
+	return providers.UserData(ctx, h, resource.Request{
 		URL:     base + userDataPath,
 		Headers: http.Header{"Metadata-Flavor": {"Google"}},
-	}
-	h.Log.Info("fetching the user-data attribute from %s", req.URL)
-	raw, err := h.Fetcher.FetchBytes(ctx, req, config.MaxSize)
-	if resource.HTTPStatus(err) == http.StatusNotFound {
-		h.Log.Info("the instance has no user-data attribute (%s answered 404)", req.URL)
-		return nil, fmt.Errorf("%w: the instance has no user-data attribute", providers.ErrNoConfig)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("the metadata server: %w", err)
-	}
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("%w: the instance's user-data attribute is empty", providers.ErrNoConfig)
-	}
-	return providers.MaybeGunzip(raw)
+	})
 }

@@ -56,12 +56,8 @@ type bootDevice struct {
 // brought them), device and the s390x layouts by featBootS390.
 func (w *walker) parseBootDevice(n *yaml.Node) {
 	const in = "boot_device"
-	n = w.resolve(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		w.errorAt(n, in, "expected a mapping, found %s", kindName(n))
+	n = w.expect(n, in, yaml.MappingNode)
+	if n == nil {
 		return
 	}
 	b := &bootDevice{node: n}
@@ -103,11 +99,8 @@ func (w *walker) mapPairs(n *yaml.Node, in string) []pair {
 }
 
 func (w *walker) parseBootLuks(b *bootDevice, n *yaml.Node, in string) {
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		w.errorAt(n, in, "expected a mapping, found %s", kindName(n))
+	n = w.expect(n, in, yaml.MappingNode)
+	if n == nil {
 		return
 	}
 	// Decoded as the fields of the generated LUKS volume, so that a key
@@ -156,11 +149,8 @@ func (w *walker) parseBootLuks(b *bootDevice, n *yaml.Node, in string) {
 }
 
 func (w *walker) parseBootMirror(b *bootDevice, n *yaml.Node, in string) {
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		w.errorAt(n, in, "expected a mapping, found %s", kindName(n))
+	n = w.expect(n, in, yaml.MappingNode)
+	if n == nil {
 		return
 	}
 	for _, p := range w.mapPairs(n, in) {

@@ -22,12 +22,8 @@ type grubReq struct {
 
 func (w *walker) parseGrub(n *yaml.Node) {
 	const in = "grub"
-	n = w.resolve(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		w.errorAt(n, in, "expected a mapping, found %s", kindName(n))
+	n = w.expect(n, in, yaml.MappingNode)
+	if n == nil {
 		return
 	}
 	g := &grubReq{node: n}
@@ -37,12 +33,8 @@ func (w *walker) parseGrub(n *yaml.Node) {
 			w.errorAt(k, kin, "unknown key %s", k.Value)
 			continue
 		}
-		list := w.resolve(p.value)
-		if isNull(list) {
-			continue
-		}
-		if list.Kind != yaml.SequenceNode {
-			w.errorAt(list, kin, "expected a list, found %s", kindName(list))
+		list := w.expect(p.value, kin, yaml.SequenceNode)
+		if list == nil {
 			continue
 		}
 		seen := map[string]bool{}

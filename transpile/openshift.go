@@ -40,12 +40,8 @@ type ocpReq struct {
 
 func (w *walker) parseMetadata(n *yaml.Node) {
 	const in = "metadata"
-	n = w.resolve(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		w.errorAt(n, in, "expected a mapping, found %s", kindName(n))
+	n = w.expect(n, in, yaml.MappingNode)
+	if n == nil {
 		return
 	}
 	m := &mcMeta{node: n}
@@ -60,12 +56,8 @@ func (w *walker) parseMetadata(n *yaml.Node) {
 				}
 			}
 		case "labels":
-			labels := w.resolve(p.value)
-			if isNull(labels) {
-				continue
-			}
-			if labels.Kind != yaml.MappingNode {
-				w.errorAt(labels, kin, "expected a mapping, found %s", kindName(labels))
+			labels := w.expect(p.value, kin, yaml.MappingNode)
+			if labels == nil {
 				continue
 			}
 			for _, l := range w.mapPairs(labels, kin) {
@@ -83,12 +75,8 @@ func (w *walker) parseMetadata(n *yaml.Node) {
 
 func (w *walker) parseOpenShift(n *yaml.Node) {
 	const in = "openshift"
-	n = w.resolve(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		w.errorAt(n, in, "expected a mapping, found %s", kindName(n))
+	n = w.expect(n, in, yaml.MappingNode)
+	if n == nil {
 		return
 	}
 	o := &ocpReq{node: n}
@@ -121,12 +109,8 @@ func (w *walker) parseOpenShift(n *yaml.Node) {
 
 // strList decodes a list of strings.
 func (w *walker) strList(n *yaml.Node, in string) []string {
-	n = w.resolve(n)
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		w.errorAt(n, in, "expected a list, found %s", kindName(n))
+	n = w.expect(n, in, yaml.SequenceNode)
+	if n == nil {
 		return nil
 	}
 	var out []string

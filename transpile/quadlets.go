@@ -34,12 +34,8 @@ type quadletDropin struct {
 }
 
 func (w *walker) parseQuadlets(n *yaml.Node, in string) {
-	n = w.resolve(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		w.errorAt(n, in, "expected a list, found %s", kindName(n))
+	n = w.expect(n, in, yaml.SequenceNode)
+	if n == nil {
 		return
 	}
 	seen := map[string]bool{}
@@ -117,12 +113,8 @@ func (w *walker) quadletFile(item *yaml.Node, in, dropinsKey string, q *quadlet)
 }
 
 func (w *walker) parseQuadletDropins(n *yaml.Node, in string, q *quadlet) {
-	n = w.resolve(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		w.errorAt(n, in, "expected a list, found %s", kindName(n))
+	n = w.expect(n, in, yaml.SequenceNode)
+	if n == nil {
 		return
 	}
 	for i, item := range n.Content {

@@ -247,12 +247,8 @@ func (w *walker) contentsLocal(contents **string, at where, n *yaml.Node) {
 // sshKeysLocal appends the keys of local files, one per non-empty line.
 func (w *walker) sshKeysLocal(u *types.PasswdUser, at where, n *yaml.Node) {
 	in := join(at.in, "ssh_authorized_keys_local")
-	n = w.resolve(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		w.errorAt(n, in, "expected a list, found %s", kindName(n))
+	n = w.expect(n, in, yaml.SequenceNode)
+	if n == nil {
 		return
 	}
 	for i, item := range n.Content {
@@ -283,12 +279,8 @@ type treeReq struct {
 }
 
 func (w *walker) parseTrees(n *yaml.Node, in string) {
-	n = w.resolve(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		w.errorAt(n, in, "expected a list, found %s", kindName(n))
+	n = w.expect(n, in, yaml.SequenceNode)
+	if n == nil {
 		return
 	}
 	for i, item := range n.Content {

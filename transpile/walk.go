@@ -155,6 +155,21 @@ func (w *walker) resolve(n *yaml.Node) *yaml.Node {
 	return &c
 }
 
+// expect resolves n and returns it when it is of kind k. Nothing given
+// (null) and a node of another kind, which is reported at in, give nil:
+// the caller skips what is missing or wrong.
+func (w *walker) expect(n *yaml.Node, in string, k yaml.Kind) *yaml.Node {
+	n = w.resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != k {
+		w.errorAt(n, in, "expected %s, found %s", kindName(&yaml.Node{Kind: k}), kindName(n))
+		return nil
+	}
+	return n
+}
+
 func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }

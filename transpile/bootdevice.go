@@ -168,20 +168,10 @@ func (w *walker) parseBootMirror(b *bootDevice, n *yaml.Node, in string) {
 }
 
 // unknownBootKey reports a boot_device.luks key this version lacks, with
-// the first stable version that has it.
+// the first version that has it.
 func (w *walker) unknownBootKey(k *yaml.Node, in, name string) {
-	msg := "unknown key " + name
-	for _, later := range Versions {
-		if later.Variant != w.v.Variant || !w.v.Version.LessThan(later.Version) || later.Version.PreRelease != "" {
-			continue
-		}
-		lw := &walker{v: later}
-		if lw.bootLuksKnows(name) {
-			msg += fmt.Sprintf(" (%s needs %s or later)", name, later)
-			break
-		}
-	}
-	w.errorAt(k, in, "%s", msg)
+	note := w.laterVersions(name, func(lw *walker) bool { return lw.bootLuksKnows(name) })
+	w.errorAt(k, in, "unknown key %s%s", name, note)
 }
 
 func (w *walker) bootLuksKnows(name string) bool {
@@ -222,7 +212,12 @@ func (w *walker) bootConfig() (types.Config, map[string]loc) {
 	layout := b.layout
 	if layout == "" {
 		layout = "x86_64"
-		if b.mirrorNode != nil {
+		switch {
+		case b.mirrorNode != nil && w.v.has(featMirrorLayout):
+			w.errorAt(b.mirrorNode, "boot_device.mirror",
+				"boot_device.mirror needs boot_device.layout (%s no longer assumes x86_64)", w.v)
+			return cfg, tr
+		case b.mirrorNode != nil:
 			w.warnAt(b.mirrorNode, "boot_device.mirror",
 				"boot_device.mirror without layout uses the x86_64 partition layout; set layout on aarch64, ppc64le and s390x")
 		}

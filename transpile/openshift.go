@@ -155,7 +155,11 @@ func (w *walker) checkOpenShift(cfg *types.Config, root *yaml.Node) {
 	if w.opts.Raw {
 		if w.ocp != nil {
 			for _, p := range w.ocp.keys {
-				w.warnAt(p.key, join("openshift", p.key.Value), "openshift.%s is ignored when writing raw Ignition (-r): only a MachineConfig carries it", p.key.Value)
+				msg := "openshift.%s is ignored when writing raw Ignition (-r): only a MachineConfig carries it"
+				if p.key.Value == "fips" && w.v.has(featFIPSCipher) {
+					msg = "openshift.%s only sets the LUKS cipher in raw Ignition (-r): FIPS mode itself needs the MachineConfig"
+				}
+				w.warnAt(p.key, join("openshift", p.key.Value), msg, p.key.Value)
 			}
 		}
 		return
@@ -167,6 +171,34 @@ func (w *walker) checkOpenShift(cfg *types.Config, root *yaml.Node) {
 		w.errorAt(w.meta.node, "metadata", "a MachineConfig needs metadata.name")
 	case !w.meta.roleFound:
 		w.errorAt(w.meta.node, "metadata", "a MachineConfig needs the metadata.labels %s label (master, worker or a custom pool)", roleLabel)
+	}
+}
+
+// fipsCipher is the luksFormat cipher openshift.fips asks for in 4.8.0–
+// 4.19.0 (the one OpenShift's FIPS-mode MachineConfigs use); from 4.20.0
+// the default cipher is kept.
+var fipsCipher = []string{"--cipher", "aes-cbc-essiv:sha256"}
+
+// addFIPSCipher gives every LUKS volume of this config (storage.luks and
+// the one boot_device makes; not those of merged configs, which are not
+// ours to change) the FIPS cipher, when openshift.fips is true in a version
+// that does so. A volume that already names a cipher keeps its own.
+func (w *walker) addFIPSCipher(cfg *types.Config) {
+	if w.ocp == nil || w.ocp.fips == nil || !*w.ocp.fips || !w.v.has(featFIPSCipher) {
+		return
+	}
+	for i := range cfg.Storage.Luks {
+		l := &cfg.Storage.Luks[i]
+		if l.Cex.Enabled != nil && *l.Cex.Enabled {
+			continue // the Crypto Express card sets the cipher
+		}
+		named := false
+		for _, o := range l.Options {
+			named = named || o == "--cipher" || o == "-c" || strings.HasPrefix(o, "--cipher=")
+		}
+		if !named {
+			l.Options = append(l.Options, fipsCipher...)
+		}
 	}
 }
 

@@ -128,6 +128,7 @@ func (w *walker) translate(src []byte) (Result, error) {
 	w.addMountUnits(&cfg)
 	w.addQuadlets(&cfg)
 	w.addGenerated(&cfg)
+	w.addFIPSCipher(&cfg)
 	w.checkOpenShift(&cfg, root)
 	w.checkModes(&cfg)
 	if w.r.IsFatal() {

@@ -40,6 +40,16 @@ const (
 	featGrub feature = "grub"
 	// featQuadlets: systemd.quadlets (experimental versions).
 	featQuadlets feature = "quadlets"
+	// featTreeModes: storage.trees file_mode, dir_mode, user and group
+	// (Butane 0.26.0: fcos 1.7.0 and the experimental versions).
+	featTreeModes feature = "tree-modes"
+	// featMirrorLayout: boot_device.mirror without layout is an error, not
+	// a warning (fcos 1.7.0 and later).
+	featMirrorLayout feature = "mirror-needs-layout"
+	// featFIPSCipher: openshift.fips sets a FIPS 140-2 cipher on the LUKS
+	// volumes of the config (openshift 4.8.0–4.19.0; from 4.20.0 the
+	// default cipher is kept).
+	featFIPSCipher feature = "fips-cipher"
 	// featOpenShift: the metadata and openshift sections, and the
 	// MachineConfig output.
 	featOpenShift feature = "openshift"
@@ -89,12 +99,23 @@ var (
 	fcos14 = append(clone(fcos13), featSwapUnit)
 	fcos15 = append(clone(fcos14), featContentsLocal, featSSHKeysLocal, featGrub)
 	fcos16 = append(clone(fcos15), featBootS390)
+	fcos17 = append(clone(fcos16), featTreeModes, featMirrorLayout)
 
 	flatcar10 = []feature{featInlineFiles, featResources, featTrees, featMountUnit, featSwapUnit}
 	flatcar11 = append(clone(flatcar10), featContentsLocal, featSSHKeysLocal)
 )
 
 func clone(f []feature) []feature { return append([]feature(nil), f...) }
+
+func without(f []feature, drop feature) []feature {
+	var out []feature
+	for _, x := range f {
+		if x != drop {
+			out = append(out, x)
+		}
+	}
+	return out
+}
 
 // Versions is the variant/version table (Butane docs/specs.md): every
 // supported (variant, version) and the Ignition spec it emits.
@@ -106,27 +127,36 @@ var Versions = []*Version{
 	{Variant: "fcos", Version: *semver.New("1.4.0"), Ignition: ign("3.3.0"), features: fcos14},
 	{Variant: "fcos", Version: *semver.New("1.5.0"), Ignition: ign("3.4.0"), features: fcos15},
 	{Variant: "fcos", Version: *semver.New("1.6.0"), Ignition: ign("3.5.0"), features: fcos16},
-	{Variant: "fcos", Version: *semver.New("1.7.0"), Ignition: ign("3.6.0"), features: fcos16},
-	{Variant: "fcos", Version: *semver.New("1.8.0-experimental"), Ignition: ign("3.7.0-experimental"), features: append(clone(fcos16), featQuadlets)},
+	{Variant: "fcos", Version: *semver.New("1.7.0"), Ignition: ign("3.6.0"), features: fcos17},
+	{Variant: "fcos", Version: *semver.New("1.8.0-experimental"), Ignition: ign("3.7.0-experimental"), features: append(clone(fcos17), featQuadlets)},
 	// Flatcar has no boot_device or grub sections, no Crypto Express
 	// (cex) and, before 1.2.0, no Clevis.
 	{Variant: "flatcar", Version: *semver.New("1.0.0"), Ignition: ign("3.3.0"), features: flatcar10,
 		forbidden: []string{"storage.luks.clevis"}},
 	{Variant: "flatcar", Version: *semver.New("1.1.0"), Ignition: ign("3.4.0"), features: flatcar11,
 		forbidden: []string{"storage.luks.clevis"}},
-	{Variant: "flatcar", Version: *semver.New("1.2.0-experimental"), Ignition: ign("3.7.0-experimental"), features: append(clone(flatcar11), featQuadlets),
+	{Variant: "flatcar", Version: *semver.New("1.2.0-experimental"), Ignition: ign("3.7.0-experimental"), features: append(clone(flatcar11), featQuadlets, featTreeModes),
 		forbidden: []string{"storage.luks.cex"}},
 }
 
 // The openshift variant: the fcos features of the same Ignition spec
 // (4.8–4.13 emit 3.2.0, 4.14–4.18 3.4.0, 4.19–4.22 3.5.0; Butane
 // docs/specs.md and each config-openshift-v4_*.md) and the fields the
-// Machine Config Operator cannot apply refused.
+// Machine Config Operator cannot apply refused. Each stable version was
+// rolled back to the Ignition spec OpenShift shipped, without the sugar of
+// its experimental predecessor: grub ("Unsupported" in every stable
+// config-openshift doc) and tree modes are in the experimental version only.
+//
+// Butane's sources disagree on 4.22.0: docs/specs.md (and its doc tests)
+// say Ignition 3.5.0, the 0.28.0 release note says 3.6.0. We follow
+// specs.md, the table the format is defined by; 4.21.0 configs upgrade to
+// 4.22.0 unchanged either way.
 var (
-	openshift48  = clone(fcos13)
+	openshift48  = append(clone(fcos13), featFIPSCipher)
 	openshift410 = append(clone(openshift48), featSwapUnit)
-	openshift414 = append(clone(openshift410), featContentsLocal, featSSHKeysLocal, featGrub)
+	openshift414 = append(clone(openshift410), featContentsLocal, featSSHKeysLocal)
 	openshift419 = append(clone(openshift414), featBootS390)
+	openshift420 = without(openshift419, featFIPSCipher)
 
 	openshiftForbidden = []string{
 		"kernelArguments", // openshift.kernel_arguments instead
@@ -151,11 +181,13 @@ func init() {
 			add(v, "3.2.0", openshift410)
 		case minor <= 18:
 			add(v, "3.4.0", openshift414)
-		default:
+		case minor == 19:
 			add(v, "3.5.0", openshift419)
+		default:
+			add(v, "3.5.0", openshift420)
 		}
 	}
-	add("4.23.0-experimental", "3.7.0-experimental", append(clone(openshift419), featQuadlets))
+	add("4.23.0-experimental", "3.7.0-experimental", append(clone(openshift420), featGrub, featTreeModes, featQuadlets))
 }
 
 // RHEL for Edge (r4e) and Fedora IoT (fiot) configure files, directories,
@@ -173,9 +205,9 @@ func init() {
 	}
 	add("r4e", "1.0.0", "3.3.0", r4e10, "files", "directories")
 	add("r4e", "1.1.0", "3.4.0", r4e11, "files", "directories")
-	add("r4e", "1.2.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets), "files", "directories")
+	add("r4e", "1.2.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets, featTreeModes), "files", "directories")
 	add("fiot", "1.0.0", "3.4.0", r4e11, "files")
-	add("fiot", "1.1.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets), "files")
+	add("fiot", "1.1.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets, featTreeModes), "files")
 }
 
 // LookupVersion returns the table entry for a variant and version, or an

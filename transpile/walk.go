@@ -361,28 +361,29 @@ func (w *walker) forbidden(key string) bool {
 // unknownKey reports a key this variant version does not have, saying
 // which later stable version has it when one does.
 func (w *walker) unknownKey(t reflect.Type, k *yaml.Node, at where, name string) {
-	msg := fmt.Sprintf("unknown key %s", name)
-	for _, later := range Versions {
-		if later.Variant != w.v.Variant || !w.v.Version.LessThan(later.Version) || later.Version.PreRelease != "" {
-			continue
-		}
-		lw := walker{v: later}
-		if lw.knows(t, at, name) {
-			msg += fmt.Sprintf(" (%s needs %s or later)", name, later)
-			break
-		}
-	}
-	if !strings.Contains(msg, "(") {
-		// Only an experimental version has it.
+	note := w.laterVersions(name, func(lw *walker) bool { return lw.knows(t, at, name) })
+	w.errorAt(k, join(at.in, name), "unknown key %s%s", name, note)
+}
+
+// laterVersions says which later version of this variant has a key this
+// one lacks, as " (name needs fcos 1.7.0 or later)", or, when only an
+// experimental version has it, " (name is only in … so far)"; "" when
+// none has it.
+func (w *walker) laterVersions(name string, knows func(lw *walker) bool) string {
+	for _, stable := range []bool{true, false} {
 		for _, later := range Versions {
-			lw := walker{v: later}
-			if later.Variant == w.v.Variant && w.v.Version.LessThan(later.Version) && later.Version.PreRelease != "" && lw.knows(t, at, name) {
-				msg += fmt.Sprintf(" (%s is only in %s so far)", name, later)
-				break
+			if later.Variant != w.v.Variant || !w.v.Version.LessThan(later.Version) || (later.Version.PreRelease == "") != stable {
+				continue
+			}
+			if knows(&walker{v: later}) {
+				if stable {
+					return fmt.Sprintf(" (%s needs %s or later)", name, later)
+				}
+				return fmt.Sprintf(" (%s is only in %s so far)", name, later)
 			}
 		}
 	}
-	w.errorAt(k, join(at.in, name), "%s", msg)
+	return ""
 }
 
 // knows reports whether this walker's version accepts key name in struct

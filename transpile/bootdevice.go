@@ -3,6 +3,7 @@ package transpile
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -15,18 +16,31 @@ const (
 	biosBootTypeGUID = "21686148-6449-6E6F-744E-656564454649"
 	espTypeGUID      = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 	prepTypeGUID     = "9E1A2D38-C612-4316-AA26-8B49521E5A8B"
+	// reservedTypeGUID marks the 1 MiB placeholder that keeps boot and
+	// root at the same numbers (3 and 4) on every architecture.
+	reservedTypeGUID = "8DA63339-0007-60C0-C436-083AC8230908"
 )
 
 // Sizes of the replicated partitions, those of the Fedora CoreOS image
 // (docs.fedoraproject.org, fedora-coreos/storage "Disk layout"): the BIOS
 // boot partition 1 MiB, the EFI system partition 127 MiB, the PReP boot
-// partition 4 MiB and /boot 384 MiB. Each root replica takes the rest.
+// partition 4 MiB and /boot 384 MiB; a 1 MiB reserved partition fills
+// the slot an architecture has no use for. Each root replica takes the
+// rest.
 const (
 	biosBootMiB = 1
+	reservedMiB = 1
 	espMiB      = 127
 	prepMiB     = 4
 	bootMiB     = 384
 )
+
+// s390xDevice is the whole disk luks.device names on the s390x layouts
+// that need one: an ECKD DASD or a zFCP SCSI disk, by its kernel name.
+var s390xDevice = map[string]*regexp.Regexp{
+	"s390x-eckd": regexp.MustCompile(`^/dev/dasd[a-z]$`),
+	"s390x-zfcp": regexp.MustCompile(`^/dev/sd[a-z]$`),
+}
 
 // layouts are the boot_device layouts; the s390x ones arrived with
 // featBootS390.
@@ -206,8 +220,7 @@ func (w *walker) bootConfig() (types.Config, map[string]loc) {
 		}
 	}
 	if b.luksNode == nil && b.mirrorNode == nil {
-		w.errorAt(b.node, "boot_device", "boot_device needs luks, mirror or both")
-		return cfg, tr
+		w.warnAt(b.node, "boot_device", "boot_device has neither luks nor mirror, so it does nothing")
 	}
 	layout := b.layout
 	if layout == "" {
@@ -233,12 +246,31 @@ func (w *walker) bootConfig() (types.Config, map[string]loc) {
 	}
 	s390 := strings.HasPrefix(layout, "s390x-")
 
+	if re := s390xDevice[layout]; re != nil {
+		if b.device == nil {
+			at, in := b.node, "boot_device"
+			if b.luksNode != nil {
+				at, in = b.luksNode, "boot_device.luks"
+			}
+			w.errorAt(at, in, "layout %s needs boot_device.luks.device (the whole disk, e.g. %s)", layout, map[string]string{"s390x-eckd": "/dev/dasda", "s390x-zfcp": "/dev/sda"}[layout])
+			return cfg, tr
+		}
+		if !re.MatchString(*b.device) {
+			w.errorAt(b.deviceNode, "boot_device.luks.device", "layout %s needs a whole disk matching %s, found %s", layout, re, *b.device)
+			return cfg, tr
+		}
+	}
+
 	rootDevice := "/dev/disk/by-partlabel/root"
 	rootAt, rootIn := b.luksNode, "boot_device.luks"
-	if b.mirrorNode != nil {
+	mirrored := b.mirrorNode != nil && len(b.devices) > 0
+	if b.mirrorNode != nil && len(b.devices) == 0 {
+		w.warnAt(b.mirrorNode, "boot_device.mirror", "boot_device.mirror has no devices, so the boot disk is not mirrored")
+	}
+	if mirrored {
 		rootAt, rootIn = b.mirrorNode, "boot_device.mirror"
-		if layout == "s390x-eckd" || layout == "s390x-zfcp" {
-			w.errorAt(b.mirrorNode, "boot_device.mirror", "boot_device.mirror is not supported on layout %s (the installer partitions those disks itself)", layout)
+		if s390 {
+			w.errorAt(b.mirrorNode, "boot_device.mirror", "boot_device.mirror is not supported on the s390x layouts (%s)", layout)
 			return cfg, tr
 		}
 		if len(b.devices) < 2 {
@@ -249,41 +281,40 @@ func (w *walker) bootConfig() (types.Config, map[string]loc) {
 		rootDevice = "/dev/md/md-root"
 	}
 
-	if b.luksNode != nil {
+	cexOn := b.cex.Enabled != nil && *b.cex.Enabled
+	clevis := len(b.tang) > 0 || (b.tpm2 != nil && *b.tpm2)
+	if b.luksNode != nil && !cexOn && !clevis {
+		// Nothing to unlock the volume with means no volume: the root
+		// filesystem stays plain. fcos 1.7.0 refuses that when a device
+		// is named; earlier versions let it pass, so we warn loudly.
+		if b.device != nil && w.v.has(featMirrorLayout) {
+			w.errorAt(b.luksNode, "boot_device.luks", "boot_device.luks needs tang, tpm2 or cex when device is set")
+			return cfg, tr
+		}
+		w.warnAt(b.luksNode, "boot_device.luks", "boot_device.luks has no tang, tpm2 or cex: the root filesystem will NOT be encrypted")
+	}
+	if b.luksNode != nil && (cexOn || clevis) {
 		luksDevice := rootDevice
 		deviceIn := "boot_device.luks.device"
 		switch {
-		case layout == "s390x-eckd" || layout == "s390x-zfcp":
-			prefix, part := "/dev/dasd", "2"
-			if layout == "s390x-zfcp" {
-				prefix, part = "/dev/sd", "4"
-			}
-			if b.device == nil {
-				w.errorAt(b.luksNode, "boot_device.luks", "layout %s needs boot_device.luks.device (the whole disk, %s…)", layout, prefix)
-				return cfg, tr
-			}
-			if !strings.HasPrefix(*b.device, prefix) {
-				w.errorAt(b.deviceNode, deviceIn, "layout %s needs a device starting with %s, found %s", layout, prefix, *b.device)
-				return cfg, tr
-			}
+		case layout == "s390x-eckd":
 			// The root filesystem is the second partition of an ECKD
 			// DASD and the fourth of a zFCP SCSI disk.
-			luksDevice = *b.device + part
+			luksDevice = *b.device + "2"
+		case layout == "s390x-zfcp":
+			luksDevice = *b.device + "4"
 		case b.device != nil:
-			w.errorAt(b.deviceNode, deviceIn, "boot_device.luks.device is only used by the s390x-eckd and s390x-zfcp layouts")
-			return cfg, tr
+			w.warnAt(b.deviceNode, deviceIn, "boot_device.luks.device is ignored: only the s390x-eckd and s390x-zfcp layouts use it")
 		}
-		cexOn := b.cex.Enabled != nil && *b.cex.Enabled
-		clevis := len(b.tang) > 0 || (b.tpm2 != nil && *b.tpm2)
 		switch {
 		case cexOn && clevis:
 			w.errorAt(b.luksNode, "boot_device.luks", "boot_device.luks: cex and tang/tpm2 are mutually exclusive")
 			return cfg, tr
-		case cexOn && !s390:
-			w.errorAt(b.luksNode, "boot_device.luks", "boot_device.luks.cex needs an s390x layout, found %s", layout)
+		case cexOn && b.layoutNode == nil:
+			w.errorAt(b.luksNode, "boot_device.luks.cex", "boot_device.luks.cex needs an s390x layout (boot_device.layout)")
 			return cfg, tr
-		case !cexOn && !clevis:
-			w.errorAt(b.luksNode, "boot_device.luks", "boot_device.luks needs tang, tpm2 or cex to unlock the root filesystem")
+		case cexOn && !s390:
+			w.errorAt(b.layoutNode, "boot_device.layout", "boot_device.luks.cex needs an s390x layout, found %s", layout)
 			return cfg, tr
 		}
 		l := types.Luks{
@@ -314,10 +345,13 @@ func (w *walker) bootConfig() (types.Config, map[string]loc) {
 		rootDevice = "/dev/mapper/root"
 		rootAt, rootIn = b.luksNode, "boot_device.luks"
 	}
-	rec(fmt.Sprintf("storage.filesystems.%d", len(cfg.Storage.Filesystems)), rootAt, rootIn)
-	cfg.Storage.Filesystems = append(cfg.Storage.Filesystems, types.Filesystem{
-		Device: rootDevice, Format: ptr("xfs"), Label: ptr("root"), WipeFilesystem: ptr(true),
-	})
+	// A new root filesystem only where there is a new device under it.
+	if mirrored || rootDevice == "/dev/mapper/root" {
+		rec(fmt.Sprintf("storage.filesystems.%d", len(cfg.Storage.Filesystems)), rootAt, rootIn)
+		cfg.Storage.Filesystems = append(cfg.Storage.Filesystems, types.Filesystem{
+			Device: rootDevice, Format: ptr("xfs"), Label: ptr("root"), WipeFilesystem: ptr(true),
+		})
+	}
 	// The sugar's own paths are not output paths.
 	for out := range w.tr {
 		if strings.HasPrefix(out, "boot_device.") {
@@ -356,10 +390,12 @@ func (w *walker) mirror(cfg *types.Config, b *bootDevice, layout string, rec fun
 			part("esp", espMiB, espTypeGUID)
 			esp = true
 		case "aarch64":
+			part("reserved", reservedMiB, reservedTypeGUID)
 			part("esp", espMiB, espTypeGUID)
 			esp = true
 		case "ppc64le":
 			part("prep", prepMiB, prepTypeGUID)
+			part("reserved", reservedMiB, reservedTypeGUID)
 		}
 		part("boot", bootMiB, "")
 		part("root", 0, "")

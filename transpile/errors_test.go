@@ -61,11 +61,18 @@ func TestErrors(t *testing.T) {
 			"$.boot_device.mirror", 4, 3, "mirror without layout uses the x86_64 partition layout"},
 		{"boot_device of a later version", "variant: fcos\nversion: 1.2.0\nboot_device:\n  luks: {tpm2: true}\n", Error,
 			"$.boot_device", 3, 1, "unknown key boot_device (boot_device needs fcos 1.3.0 or later)"},
-		{"boot_device empty", head + "boot_device:\n  layout: x86_64\n", Error, "$.boot_device", 4, 3, "needs luks, mirror or both"},
+		{"boot_device empty", head + "boot_device:\n  layout: x86_64\n", Warning, "$.boot_device", 4, 3, "neither luks nor mirror, so it does nothing"},
+		{"eckd without a device", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: s390x-eckd\n", Error, "$.boot_device", 4, 3, "layout s390x-eckd needs boot_device.luks.device"},
 		{"mirror of one device", head + "boot_device:\n  mirror:\n    devices: [/dev/vda]\n", Error,
 			"$.boot_device.mirror", 4, 3, "at least two devices"},
-		{"luks without a pin", head + "boot_device:\n  luks:\n    discard: true\n", Error,
-			"$.boot_device.luks", 4, 3, "needs tang, tpm2 or cex"},
+		{"luks without a pin", head + "boot_device:\n  luks:\n    discard: true\n", Warning,
+			"$.boot_device.luks", 4, 3, "the root filesystem will NOT be encrypted"},
+		{"luks without a pin, 1.7.0 with device", "variant: fcos\nversion: 1.7.0\nboot_device:\n  layout: s390x-eckd\n  luks:\n    device: /dev/dasda\n", Error,
+			"$.boot_device.luks", 5, 3, "needs tang, tpm2 or cex when device is set"},
+		{"mirror without layout, 1.7.0", "variant: fcos\nversion: 1.7.0\nboot_device:\n  mirror: {devices: [/dev/vda, /dev/vdb]}\n", Error,
+			"$.boot_device.mirror", 4, 3, "boot_device.mirror needs boot_device.layout"},
+		{"mirror without devices", head + "boot_device:\n  layout: x86_64\n  mirror: {}\n", Warning,
+			"$.boot_device.mirror", 5, 3, "has no devices, so the boot disk is not mirrored"},
 		{"s390x layout before 1.6", head + "boot_device:\n  layout: s390x-virt\n  luks: {tpm2: true}\n", Error,
 			"$.boot_device.layout", 4, 11, `unsupported layout "s390x-virt"; fcos 1.5.0 supports aarch64, ppc64le, x86_64`},
 		{"unknown layout", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: riscv64\n  luks: {tpm2: true}\n", Error,
@@ -77,18 +84,24 @@ func TestErrors(t *testing.T) {
 		{"unknown boot_device key", head + "boot_device:\n  mirrors: {}\n", Error, "$.boot_device.mirrors", 4, 3, "unknown key mirrors"},
 		{"duplicate boot_device key", head + "boot_device:\n  luks: {tpm2: true}\n  luks: {tpm2: true}\n", Error,
 			"$.boot_device.luks", 5, 3, "duplicate key luks"},
-		{"luks device on x86_64", "variant: fcos\nversion: 1.6.0\nboot_device:\n  luks:\n    tpm2: true\n    device: /dev/sda\n", Error,
-			"$.boot_device.luks.device", 6, 13, "only used by the s390x-eckd and s390x-zfcp layouts"},
+		{"luks device on x86_64", "variant: fcos\nversion: 1.6.0\nboot_device:\n  luks:\n    tpm2: true\n    device: /dev/sda\n", Warning,
+			"$.boot_device.luks.device", 6, 13, "ignored: only the s390x-eckd and s390x-zfcp layouts use it"},
 		{"eckd without device", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: s390x-eckd\n  luks:\n    tpm2: true\n", Error,
 			"$.boot_device.luks", 5, 3, "layout s390x-eckd needs boot_device.luks.device"},
 		{"zfcp device not SCSI", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: s390x-zfcp\n  luks:\n    tpm2: true\n    device: /dev/dasda\n", Error,
-			"$.boot_device.luks.device", 7, 13, "needs a device starting with /dev/sd"},
-		{"mirror on eckd", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: s390x-eckd\n  mirror: {devices: [/dev/dasda, /dev/dasdb]}\n", Error,
-			"$.boot_device.mirror", 5, 3, "not supported on layout s390x-eckd"},
+			"$.boot_device.luks.device", 7, 13, "layout s390x-zfcp needs a whole disk matching ^/dev/sd[a-z]$, found /dev/dasda"},
+		{"eckd device is a partition", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: s390x-eckd\n  luks:\n    tpm2: true\n    device: /dev/dasda1\n", Error,
+			"$.boot_device.luks.device", 7, 13, "needs a whole disk matching ^/dev/dasd[a-z]$"},
+		{"mirror on eckd", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: s390x-eckd\n  luks: {tpm2: true, device: /dev/dasda}\n  mirror: {devices: [/dev/dasda, /dev/dasdb]}\n", Error,
+			"$.boot_device.mirror", 6, 3, "not supported on the s390x layouts (s390x-eckd)"},
+		{"mirror on s390x-virt", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: s390x-virt\n  mirror: {devices: [/dev/vda, /dev/vdb]}\n", Error,
+			"$.boot_device.mirror", 5, 3, "not supported on the s390x layouts (s390x-virt)"},
 		{"cex and tpm2", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: s390x-virt\n  luks:\n    tpm2: true\n    cex: {enabled: true}\n", Error,
 			"$.boot_device.luks", 5, 3, "cex and tang/tpm2 are mutually exclusive"},
 		{"cex on x86_64", "variant: fcos\nversion: 1.6.0\nboot_device:\n  luks:\n    cex: {enabled: true}\n", Error,
-			"$.boot_device.luks", 4, 3, "cex needs an s390x layout"},
+			"$.boot_device.luks.cex", 4, 3, "cex needs an s390x layout"},
+		{"cex on aarch64", "variant: fcos\nversion: 1.6.0\nboot_device:\n  layout: aarch64\n  luks:\n    cex: {enabled: true}\n", Error,
+			"$.boot_device.layout", 4, 11, "cex needs an s390x layout, found aarch64"},
 		{"tang advertisement before 1.5", "variant: fcos\nversion: 1.4.0\nboot_device:\n  luks:\n    tang:\n      - url: http://t\n        thumbprint: x\n        advertisement: '{}'\n", Error,
 			"$.boot_device.luks.tang.0.advertisement", 8, 9, "unknown key advertisement"},
 		// Found by the config library on the generated LUKS volume.
@@ -134,7 +147,21 @@ func TestErrors(t *testing.T) {
 		{"Ignition warning: enabled without install", head + "systemd:\n  units:\n    - name: a.service\n      enabled: true\n      contents: \"[Service]\\n\"\n", Warning,
 			"$.systemd.units.0.contents", 7, 17, "no install section"},
 		{"lint: reserved label without number", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - label: root\n          size_mib: 8192\n          resize: true\n", Warning,
-			"$.storage.disks.0.partitions.0.label", 7, 18, "without a number; the image gives it number 4"},
+			"$.storage.disks.0.partitions.0.label", 7, 18, "has no number; on a kept table the image gives it number 4"},
+		{"lint: reserved label, wiped table", head + "storage:\n  disks:\n    - device: /dev/vda\n      wipe_table: true\n      partitions:\n        - label: root\n", Warning,
+			"", 0, 0, "!image gives it"},
+		{"lint: reuse by label", "variant: fcos\nversion: 1.6.0\nstorage:\n  disks:\n    - device: /dev/vdb\n      partitions:\n        - label: data\n", Warning,
+			"$.storage.disks.0.partitions.0", 7, 11, "partitions cannot be reused by label except on /dev/disk/by-id/coreos-boot-disk"},
+		{"lint: reuse by label on the boot disk", "variant: fcos\nversion: 1.6.0\nstorage:\n  disks:\n    - device: /dev/disk/by-id/coreos-boot-disk\n      partitions:\n        - label: data\n", Warning,
+			"", 0, 0, "!cannot be reused by label"},
+		{"lint: reuse by label before 1.6.0", head + "storage:\n  disks:\n    - device: /dev/vdb\n      partitions:\n        - label: data\n", Warning,
+			"", 0, 0, "!cannot be reused by label"},
+		{"lint: root constrained", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: root, number: 4}\n        - {label: var, number: 5, size_mib: 1024}\n", Warning,
+			"$.storage.disks.0.partitions.0.label", 7, 19, "partitions.1 after it has no start_mib"},
+		{"lint: root not constrained", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: root, number: 4}\n        - {label: var, number: 5, start_mib: 20000}\n", Warning,
+			"", 0, 0, "!has no start_mib"},
+		{"lint: openshift numbers", "variant: openshift\nversion: 4.8.0\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\nstorage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: boot, number: 4}\n", Warning,
+			"$.storage.disks.0.partitions.0.number", 8, 33, "partition \"boot\" has number 4 but the image gives it number 3"},
 		{"lint: reserved label, wrong number", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - label: boot\n          number: 4\n", Warning,
 			"$.storage.disks.0.partitions.0.number", 8, 19, "has number 4 but the image gives it number 3"},
 		{"lint: root too small", head + "storage:\n  disks:\n    - device: /dev/vda\n      partitions:\n        - {label: root, number: 4, size_mib: 4096, resize: true}\n", Warning,
@@ -199,9 +226,37 @@ func TestErrors(t *testing.T) {
 			"$.systemd.quadlets.0.dropins.0.name", 7, 11, `drop-in name "env" must be a file name ending in .conf`},
 		{"quadlet contents twice", exp + "systemd:\n  quadlets:\n    - name: web.container\n      contents: x\n      contents_local: motd\n", Error,
 			"$.systemd.quadlets.0.contents_local", 7, 23, "mutually exclusive"},
-		{"quadlet duplicate", exp + "systemd:\n  quadlets:\n    - name: a.volume\n    - name: a.volume\n", Error,
+		{"tree modes before 1.7.0", "variant: fcos\nversion: 1.6.0\nstorage:\n  trees:\n    - {local: tree, file_mode: 0600}\n", Error,
+			"$.storage.trees.0.file_mode", 5, 21, "unknown key file_mode (file_mode needs fcos 1.7.0 or later)"},
+		{"tree modes in flatcar 1.1.0", "variant: flatcar\nversion: 1.1.0\nstorage:\n  trees:\n    - {local: tree, user: {name: core}}\n", Error,
+			"$.storage.trees.0.user", 5, 21, "unknown key user (user is only in flatcar 1.2.0-experimental so far)"},
+		{"tree mode in decimal", "variant: fcos\nversion: 1.7.0\nstorage:\n  trees:\n    - {local: tree, path: /opt/t, file_mode: 600}\n", Warning,
+			"$.storage.trees.0.file_mode", 5, 46, "mode 600 is decimal"},
+		{"tree owner of /etc", "variant: fcos\nversion: 1.7.0\nstorage:\n  trees:\n    - {local: tree, user: {name: core}}\n", Warning,
+			"$.storage.trees.0", 5, 7, "sets the mode or owner of /etc, a top-level system directory"},
+		{"tree owner not a mapping", "variant: fcos\nversion: 1.7.0\nstorage:\n  trees:\n    - {local: tree, path: /opt/t, group: wheel}\n", Error,
+			"$.storage.trees.0.group", 5, 42, "expected a mapping"},
+		{"tree dir_mode on openshift", "variant: openshift\nversion: 4.23.0-experimental\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\nstorage:\n  trees:\n    - {local: tree/usr, path: /usr, dir_mode: 0755}\n", Error,
+			"$.storage.trees.0.dir_mode", 6, 7, "cannot create directories, so a tree cannot set dir_mode"},
+		{"openshift fips cipher kept by user", "variant: openshift\nversion: 4.19.0\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\nopenshift: {fips: true}\nstorage:\n  luks:\n    - {name: data, device: /dev/sdb, options: [--cipher, aes-xts-plain64], clevis: {tpm2: true}}\n", Warning,
+			"", 0, 0, "!cipher"},
+		{"openshift cex without karg", "variant: openshift\nversion: 4.19.0\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\nopenshift:\n  kernel_arguments: [quiet]\nboot_device:\n  layout: s390x-zfcp\n  luks: {device: /dev/sdb, cex: {enabled: true}}\n", Error,
+			"$.openshift.kernel_arguments", 5, 3, "uses cex, which needs rd.luks.key=/etc/luks/cex.key"},
+		{"openshift cex on a storage.luks root", "variant: openshift\nversion: 4.20.0\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\nstorage:\n  luks:\n    - {name: root, device: /dev/dasda2, cex: {enabled: true}}\n", Error,
+			"", 1, 1, "uses cex, which needs rd.luks.key=/etc/luks/cex.key"},
+		{"quadlet duplicate", exp + "systemd:\n  quadlets:\n    - {name: a.volume, contents: x}\n    - {name: a.volume, contents: y}\n", Error,
 			"$.systemd.quadlets.1.name", 6, 7, "duplicate quadlet a.volume"},
-		{"quadlet and file", exp + "storage:\n  files:\n    - path: /etc/containers/systemd/a.volume\nsystemd:\n  quadlets:\n    - name: a.volume\n", Error,
+		{"quadlet rootful and rootless", exp + "systemd:\n  quadlets:\n    - {name: a.volume, contents: x}\n    - {name: a.volume, contents: y, rootful: true}\n", Warning,
+			"", 0, 0, "!duplicate"},
+		{"quadlet without contents", exp + "systemd:\n  quadlets:\n    - name: a.volume\n", Error,
+			"$.systemd.quadlets.0", 5, 7, "quadlet a.volume needs contents, contents_local or dropins"},
+		{"quadlet rootful not a boolean", exp + "systemd:\n  quadlets:\n    - {name: a.volume, contents: x, rootful: sure}\n", Error,
+			"$.systemd.quadlets.0.rootful", 5, 46, "expected a boolean"},
+		{"quadlet drop-in rootful", exp + "systemd:\n  quadlets:\n    - name: a.volume\n      dropins:\n        - {name: a.conf, rootful: true}\n", Error,
+			"$.systemd.quadlets.0.dropins.0.rootful", 7, 26, "unknown key rootful"},
+		{"quadlet instance link on openshift", "variant: openshift\nversion: 4.23.0-experimental\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\nsystemd:\n  quadlets:\n    - name: web@1.container\n", Error,
+			"$.systemd.quadlets.0", 6, 7, "cannot create links"},
+		{"quadlet and file", exp + "storage:\n  files:\n    - path: /etc/containers/systemd/a.volume\nsystemd:\n  quadlets:\n    - {name: a.volume, rootful: true, contents: x}\n", Error,
 			"$.systemd.quadlets.0", 8, 7, "both in storage.files and generated by systemd.quadlets"},
 		{"lint: decimal mode", head + "storage:\n  files:\n    - path: /a\n      mode: 755\n", Warning,
 			"$.storage.files.0.mode", 6, 13, "write 0755"},
@@ -211,6 +266,15 @@ func TestErrors(t *testing.T) {
 			res, err := Translate([]byte(tt.src), Options{FilesDirs: []string{filesDir}})
 			if tt.kind == Error && !errors.Is(err, ErrInvalid) {
 				t.Errorf("err = %v, want ErrInvalid", err)
+			}
+			// A message starting with ! must not be reported.
+			if absent, ok := strings.CutPrefix(tt.msg, "!"); ok {
+				for _, e := range res.Report.Entries {
+					if strings.Contains(e.Message, absent) {
+						t.Errorf("unexpected %s %q", e.Kind, e.Message)
+					}
+				}
+				return
 			}
 			for _, e := range res.Report.Entries {
 				if e.Kind == tt.kind && strings.Contains(e.Message, tt.msg) {
@@ -380,6 +444,42 @@ func TestLintsQuiet(t *testing.T) {
 		res, err := Translate([]byte(src), Options{})
 		if err != nil || len(res.Report.Entries) != 0 {
 			t.Errorf("%s: %v\n%s", name, err, raw(res.Report))
+		}
+	}
+}
+
+// TestFIPSCipher: openshift.fips gives every LUKS volume of the config the
+// FIPS cipher in 4.8.0–4.19.0 (raw or not), and no longer from 4.20.0.
+func TestFIPSCipher(t *testing.T) {
+	const body = "openshift: {fips: true}\nboot_device:\n  luks: {tpm2: true}\nstorage:\n  luks:\n    - {name: data, device: /dev/sdb, clevis: {tpm2: true}}\n"
+	for _, tt := range []struct {
+		version string
+		raw     bool
+		want    bool
+	}{
+		{"4.8.0", false, true},
+		{"4.19.0", true, true},
+		{"4.20.0", false, false},
+		{"4.23.0-experimental", false, false},
+	} {
+		src := "variant: openshift\nversion: " + tt.version +
+			"\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\n" + body
+		res, err := Translate([]byte(src), Options{Raw: tt.raw})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tt.version, err, raw(res.Report))
+		}
+		if len(res.Config.Storage.Luks) != 2 {
+			t.Fatalf("%s: %d LUKS volumes, want 2", tt.version, len(res.Config.Storage.Luks))
+		}
+		for _, l := range res.Config.Storage.Luks {
+			got := strings.Join(l.Options, " ") == "--cipher aes-cbc-essiv:sha256"
+			if got != tt.want {
+				t.Errorf("%s: volume %s options %q, want the FIPS cipher: %v", tt.version, l.Name, l.Options, tt.want)
+			}
+		}
+		warned := strings.Contains(raw(res.Report), "only sets the LUKS cipher in raw Ignition")
+		if warned != (tt.raw && tt.want) {
+			t.Errorf("%s raw=%v: raw-mode fips warning %v\n%s", tt.version, tt.raw, warned, raw(res.Report))
 		}
 	}
 }

@@ -41,38 +41,66 @@ var fcosReserved = map[string]int{
 // minRootMiB is the smallest root partition Fedora CoreOS supports (8 GiB).
 const minRootMiB = 8192
 
-// lintPartitions warns when a partition of the image is named by its label
-// but with no number, or with another number than the image gives it (the
-// label alone would make Ignition create a new partition instead of
-// reusing or resizing the existing one), and when root is made too small.
+// bootDisk is the link to the disk the machine booted from, which the
+// image's own partitions are on.
+const bootDisk = "/dev/disk/by-id/coreos-boot-disk"
+
+// lintPartitions warns, for the CoreOS variants (fcos and openshift), about
+// partition entries that will not do what they look like they do:
+//   - an image partition (BIOS-BOOT, EFI-SYSTEM, boot, root…) named by its
+//     label with no number or another number than the image gives it, on a
+//     disk whose table is kept: Ignition would create a second partition;
+//   - a root partition smaller than 8 GiB, or one that is to fill the free
+//     space but is followed by an automatically placed partition that takes
+//     that space first;
+//   - any partition without a number on a kept table of a disk other than
+//     the boot disk: Ignition cannot reuse a partition by label there.
 func (w *walker) lintPartitions(disks []types.Disk) {
-	if w.v.Variant != "fcos" {
+	if w.v.Variant != "fcos" && w.v.Variant != "openshift" {
 		return
 	}
+	warn := func(out, format string, args ...any) {
+		l := w.locate(strings.Split(out, "."))
+		e := Entry{Kind: Warning, Line: l.line, Column: l.col, Message: fmt.Sprintf(format, args...)}
+		if l.path != "" {
+			e.Path = "$." + l.path
+		}
+		w.r.Entries = append(w.r.Entries, e)
+	}
 	for i, d := range disks {
+		kept := d.WipeTable == nil || !*d.WipeTable
 		for j, p := range d.Partitions {
-			if p.Label == nil {
-				continue
-			}
-			want, ok := fcosReserved[*p.Label]
-			if !ok {
-				continue
-			}
 			at := fmt.Sprintf("storage.disks.%d.partitions.%d", i, j)
-			if *p.Label == "root" && p.SizeMiB != nil && *p.SizeMiB > 0 && *p.SizeMiB < minRootMiB {
-				l := w.tr[at+".sizeMiB"]
-				w.r.Entries = append(w.r.Entries, Entry{Kind: Warning, Path: "$." + l.path, Line: l.line, Column: l.col,
-					Message: fmt.Sprintf("root partition of %d MiB is too small; Fedora CoreOS needs at least %d MiB", *p.SizeMiB, minRootMiB)})
+			label := ""
+			if p.Label != nil {
+				label = *p.Label
 			}
-			switch {
-			case p.Number == 0:
-				l := w.tr[at+".label"]
-				w.r.Entries = append(w.r.Entries, Entry{Kind: Warning, Path: "$." + l.path, Line: l.line, Column: l.col,
-					Message: fmt.Sprintf("partition %q is reused by label without a number; the image gives it number %d", *p.Label, want)})
-			case p.Number != want:
-				l := w.tr[at+".number"]
-				w.r.Entries = append(w.r.Entries, Entry{Kind: Warning, Path: "$." + l.path, Line: l.line, Column: l.col,
-					Message: fmt.Sprintf("partition %q has number %d but the image gives it number %d", *p.Label, p.Number, want)})
+			if want, ok := fcosReserved[label]; ok && kept && p.Number != want {
+				if p.Number == 0 {
+					warn(at+".label", "partition %q has no number; on a kept table the image gives it number %d, and without it a new partition is created", label, want)
+				} else {
+					warn(at+".number", "partition %q has number %d but the image gives it number %d; a new partition is created", label, p.Number, want)
+				}
+			}
+			if label == "root" && w.v.has(featBootDevice) {
+				size := 0
+				if p.SizeMiB != nil {
+					size = *p.SizeMiB
+				}
+				switch {
+				case size > 0 && size < minRootMiB:
+					warn(at+".sizeMiB", "root partition of %d MiB is too small; Fedora CoreOS needs at least %d MiB", size, minRootMiB)
+				case size == 0:
+					for k, later := range d.Partitions[j+1:] {
+						if later.StartMiB == nil || *later.StartMiB == 0 {
+							warn(at+".label", "root partition is to fill the free space, but partitions.%d after it has no start_mib and is placed first; give it a start_mib or give root a size_mib", j+1+k)
+							break
+						}
+					}
+				}
+			}
+			if w.v.has(featReuseByLabel) && kept && p.Number == 0 && label != "" && d.Device != bootDisk {
+				warn(at+".number", "partition %q has no number: partitions cannot be reused by label except on %s or when wipe_table is true", label, bootDisk)
 			}
 		}
 	}

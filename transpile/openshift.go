@@ -152,6 +152,7 @@ func (w *walker) checkOpenShift(cfg *types.Config, root *yaml.Node) {
 			fail(at(fmt.Sprintf("storage.filesystems.%d.format", i)), "openshift supports ext4, xfs, vfat and swap, not %s", *f.Format)
 		}
 	}
+	w.checkCexKarg(cfg, root)
 	if w.opts.Raw {
 		if w.ocp != nil {
 			for _, p := range w.ocp.keys {
@@ -174,6 +175,41 @@ func (w *walker) checkOpenShift(cfg *types.Config, root *yaml.Node) {
 	}
 }
 
+// cexKarg is the kernel argument that points the initramfs at the key an
+// IBM Crypto Express card sealed the root volume with.
+const cexKarg = "rd.luks.key=/etc/luks/cex.key"
+
+// checkCexKarg: a root volume sealed by a Crypto Express card (boot_device
+// or a storage.luks entry named root) cannot be opened at boot without
+// cexKarg, and openshift.kernel_arguments is the only way to set it.
+func (w *walker) checkCexKarg(cfg *types.Config, root *yaml.Node) {
+	if !w.v.has(featBootS390) {
+		return
+	}
+	cex := false
+	for _, l := range cfg.Storage.Luks {
+		cex = cex || (l.Name == "root" && l.Cex.Enabled != nil && *l.Cex.Enabled)
+	}
+	if !cex {
+		return
+	}
+	at, in := root, ""
+	if w.ocp != nil {
+		at, in = w.ocp.node, "openshift"
+		for _, p := range w.ocp.keys {
+			if p.key.Value == "kernel_arguments" {
+				at, in = p.key, "openshift.kernel_arguments"
+			}
+		}
+		for _, a := range w.ocp.kernelArguments {
+			if a == cexKarg {
+				return
+			}
+		}
+	}
+	w.errorAt(at, in, "the root LUKS volume uses cex, which needs %s in openshift.kernel_arguments", cexKarg)
+}
+
 // fipsCipher is the luksFormat cipher openshift.fips asks for in 4.8.0–
 // 4.19.0 (the one OpenShift's FIPS-mode MachineConfigs use); from 4.20.0
 // the default cipher is kept.
@@ -189,9 +225,6 @@ func (w *walker) addFIPSCipher(cfg *types.Config) {
 	}
 	for i := range cfg.Storage.Luks {
 		l := &cfg.Storage.Luks[i]
-		if l.Cex.Enabled != nil && *l.Cex.Enabled {
-			continue // the Crypto Express card sets the cipher
-		}
 		named := false
 		for _, o := range l.Options {
 			named = named || o == "--cipher" || o == "-c" || strings.HasPrefix(o, "--cipher=")

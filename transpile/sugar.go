@@ -276,6 +276,16 @@ type treeReq struct {
 	local, path string
 	node        *yaml.Node
 	in          string
+	// fileMode and dirMode replace the modes taken from the local tree;
+	// user and group own every node of it (featTreeModes).
+	fileMode, dirMode *int
+	user, group       types.NodeOwner
+}
+
+// owned reports whether the tree sets anything its directories carry, in
+// which case they are written as directories entries.
+func (t treeReq) owned() bool {
+	return t.dirMode != nil || !reflect.ValueOf(t.user).IsZero() || !reflect.ValueOf(t.group).IsZero()
 }
 
 func (w *walker) parseTrees(n *yaml.Node, in string) {
@@ -292,29 +302,58 @@ func (w *walker) parseTrees(n *yaml.Node, in string) {
 		}
 		t := treeReq{path: "/", node: item, in: itemIn}
 		hasLocal := false
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k := item.Content[j]
+		for _, p := range w.mapPairs(item, itemIn) {
+			k, kin := p.key, join(itemIn, p.key.Value)
 			switch k.Value {
 			case "local":
-				t.local, hasLocal = w.str(item.Content[j+1], join(itemIn, "local"))
+				t.local, hasLocal = w.str(p.value, kin)
 			case "path":
-				if p, ok := w.str(item.Content[j+1], join(itemIn, "path")); ok {
-					t.path = p
+				if s, ok := w.str(p.value, kin); ok {
+					t.path = s
+				}
+			case "file_mode", "dir_mode", "user", "group":
+				if !w.v.has(featTreeModes) {
+					note := w.laterVersions(k.Value, func(lw *walker) bool { return lw.v.has(featTreeModes) })
+					w.errorAt(k, kin, "unknown key %s%s", k.Value, note)
+					continue
+				}
+				// Decoded as the fields they become, so that the
+				// same types and keys are accepted.
+				var dst reflect.Value
+				at := where{out: kin, in: kin, key: "storage.files." + k.Value}
+				switch k.Value {
+				case "file_mode":
+					dst = reflect.ValueOf(&t.fileMode)
+				case "dir_mode":
+					dst = reflect.ValueOf(&t.dirMode)
+				case "user":
+					dst = reflect.ValueOf(&t.user)
+				case "group":
+					dst = reflect.ValueOf(&t.group)
+				}
+				w.value(p.value, dst.Elem(), at)
+				if strings.HasSuffix(k.Value, "_mode") {
+					w.lintMode(w.resolve(p.value), kin)
 				}
 			default:
-				w.errorAt(k, join(itemIn, k.Value), "unknown key %s", k.Value)
+				w.errorAt(k, kin, "unknown key %s", k.Value)
 			}
 		}
 		if !hasLocal {
 			w.errorAt(item, itemIn, "a tree needs local (a directory in the files directory)")
 			continue
 		}
+		if t.dirMode != nil && w.forbidden("storage.directories") {
+			w.errorAt(item, join(itemIn, "dir_mode"), "%s cannot create directories, so a tree cannot set dir_mode", w.v)
+			continue
+		}
 		w.trees = append(w.trees, t)
 	}
 }
 
-// addTrees adds the files and symbolic links of every tree. A files or
-// links entry with the same path overrides attributes; it may not also
+// addTrees adds the files and symbolic links of every tree, and its
+// directories when the tree sets their mode or owner. A files, directories
+// or links entry with the same path overrides attributes; it may not also
 // set contents or a target.
 func (w *walker) addTrees(cfg *types.Config) {
 	for _, t := range w.trees {
@@ -335,7 +374,16 @@ func (w *walker) addTrees(cfg *types.Config) {
 			target := path.Join(t.path, filepath.ToSlash(rel))
 			switch {
 			case d.IsDir():
-				return nil
+				// The tree's own top (often / or /etc) is not the tree's
+				// to change; what is below it is.
+				if rel != "." && t.owned() && !w.forbidden("storage.directories") {
+					if path.Dir(target) == "/" {
+						// Ignition sets the mode and owner of a directory
+						// that exists, so this would change /etc or /usr.
+						w.warnAt(t.node, t.in, "tree %q sets the mode or owner of %s, a top-level system directory; give the tree a path below it", t.local, target)
+					}
+					w.treeDirectory(cfg, t, target)
+				}
 			case d.Type()&fs.ModeSymlink != 0:
 				dest, err := root.Readlink(p)
 				if err != nil {
@@ -355,6 +403,9 @@ func (w *walker) addTrees(cfg *types.Config) {
 				if info.Mode()&0o111 != 0 {
 					mode = 0o755
 				}
+				if t.fileMode != nil {
+					mode = *t.fileMode
+				}
 				w.treeFile(cfg, t, target, data, mode)
 			default:
 				return fmt.Errorf("%s is neither a file, a directory nor a symbolic link", p)
@@ -366,6 +417,33 @@ func (w *walker) addTrees(cfg *types.Config) {
 			w.errorAt(t.node, t.in, "tree %q: %v", t.local, err)
 		}
 	}
+}
+
+// own gives a node the tree's user and group unless its entry names its own.
+func (t treeReq) own(n *types.Node) {
+	if reflect.ValueOf(n.User).IsZero() {
+		n.User = t.user
+	}
+	if reflect.ValueOf(n.Group).IsZero() {
+		n.Group = t.group
+	}
+}
+
+func (w *walker) treeDirectory(cfg *types.Config, t treeReq, target string) {
+	dirs := cfg.Storage.Directories
+	for i := range dirs {
+		if dirs[i].Path == target {
+			if dirs[i].Mode == nil {
+				dirs[i].Mode = t.dirMode
+			}
+			t.own(&dirs[i].Node)
+			return
+		}
+	}
+	w.record(fmt.Sprintf("storage.directories.%d", len(dirs)), t.node, t.in)
+	d := types.Directory{Node: types.Node{Path: target}, Mode: t.dirMode}
+	t.own(&d.Node)
+	cfg.Storage.Directories = append(dirs, d)
 }
 
 // treeDir finds the first files directory holding the tree.
@@ -415,11 +493,13 @@ func (w *walker) treeFile(cfg *types.Config, t treeReq, target string, data []by
 		if files[i].Mode == nil {
 			files[i].Mode = &mode
 		}
+		t.own(&files[i].Node)
 		return
 	}
 	w.record(fmt.Sprintf("storage.files.%d", len(files)), t.node, t.in)
-	cfg.Storage.Files = append(files, types.File{Node: types.Node{Path: target},
-		Contents: types.Resource{Source: &url, Compression: &c}, Mode: &mode})
+	f := types.File{Node: types.Node{Path: target}, Contents: types.Resource{Source: &url, Compression: &c}, Mode: &mode}
+	t.own(&f.Node)
+	cfg.Storage.Files = append(files, f)
 }
 
 func (w *walker) treeLink(cfg *types.Config, t treeReq, target, dest string) {
@@ -439,10 +519,13 @@ func (w *walker) treeLink(cfg *types.Config, t treeReq, target, dest string) {
 			return
 		}
 		links[i].Target = &dest
+		t.own(&links[i].Node)
 		return
 	}
 	w.record(fmt.Sprintf("storage.links.%d", len(links)), t.node, t.in)
-	cfg.Storage.Links = append(links, types.Link{Node: types.Node{Path: target}, Target: &dest})
+	l := types.Link{Node: types.Node{Path: target}, Target: &dest}
+	t.own(&l.Node)
+	cfg.Storage.Links = append(links, l)
 }
 
 // mountUnit is a filesystem with with_mount_unit: true.

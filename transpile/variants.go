@@ -50,6 +50,9 @@ const (
 	// volumes of the config (openshift 4.8.0–4.19.0; from 4.20.0 the
 	// default cipher is kept).
 	featFIPSCipher feature = "fips-cipher"
+	// featReuseByLabel: warn about partitions without a number on kept
+	// tables (Butane 0.19.0: fcos 1.6.0, openshift 4.14.0).
+	featReuseByLabel feature = "reuse-by-label-lint"
 	// featOpenShift: the metadata and openshift sections, and the
 	// MachineConfig output.
 	featOpenShift feature = "openshift"
@@ -98,7 +101,7 @@ var (
 	fcos13 = append(clone(fcos11), featBootDevice)
 	fcos14 = append(clone(fcos13), featSwapUnit)
 	fcos15 = append(clone(fcos14), featContentsLocal, featSSHKeysLocal, featGrub)
-	fcos16 = append(clone(fcos15), featBootS390)
+	fcos16 = append(clone(fcos15), featBootS390, featReuseByLabel)
 	fcos17 = append(clone(fcos16), featTreeModes, featMirrorLayout)
 
 	flatcar10 = []feature{featInlineFiles, featResources, featTrees, featMountUnit, featSwapUnit}
@@ -154,7 +157,7 @@ var Versions = []*Version{
 var (
 	openshift48  = append(clone(fcos13), featFIPSCipher)
 	openshift410 = append(clone(openshift48), featSwapUnit)
-	openshift414 = append(clone(openshift410), featContentsLocal, featSSHKeysLocal)
+	openshift414 = append(clone(openshift410), featContentsLocal, featSSHKeysLocal, featReuseByLabel)
 	openshift419 = append(clone(openshift414), featBootS390)
 	openshift420 = without(openshift419, featFIPSCipher)
 

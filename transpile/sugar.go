@@ -535,6 +535,15 @@ type mountUnit struct {
 	in   string
 }
 
+func underEtcOrVar(p string) bool {
+	for _, top := range []string{"/etc", "/var"} {
+		if p == top || strings.HasPrefix(p, top+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // addMountUnits adds a .mount unit (or .swap unit for swap) per filesystem
 // that asked for one, enabled so that it runs at boot.
 func (w *walker) addMountUnits(cfg *types.Config) {
@@ -557,6 +566,10 @@ func (w *walker) addMountUnits(cfg *types.Config) {
 			continue
 		case m.fs.Path == nil || *m.fs.Path == "":
 			w.errorAt(m.node, m.in, "with_mount_unit needs path (where to mount the filesystem)")
+			continue
+		case w.v.has(featMountUnderEtcVar) && !underEtcOrVar(*m.fs.Path):
+			// The rest of the tree is the read-only OS image.
+			w.errorAt(m.node, m.in, "with_mount_unit needs a path under /etc or /var, found %s", *m.fs.Path)
 			continue
 		default:
 			name = unit.UnitNamePathEscape(*m.fs.Path) + ".mount"

@@ -53,6 +53,9 @@ const (
 	// featReuseByLabel: warn about partitions without a number on kept
 	// tables (Butane 0.19.0: fcos 1.6.0, openshift 4.14.0).
 	featReuseByLabel feature = "reuse-by-label-lint"
+	// featMountUnderEtcVar: with_mount_unit only for paths under /etc or
+	// /var, the writable parts of the image (fcos 1.6.0, openshift 4.14.0).
+	featMountUnderEtcVar feature = "mount-under-etc-var"
 	// featOpenShift: the metadata and openshift sections, and the
 	// MachineConfig output.
 	featOpenShift feature = "openshift"
@@ -101,7 +104,7 @@ var (
 	fcos13 = append(clone(fcos11), featBootDevice)
 	fcos14 = append(clone(fcos13), featSwapUnit)
 	fcos15 = append(clone(fcos14), featContentsLocal, featSSHKeysLocal, featGrub)
-	fcos16 = append(clone(fcos15), featBootS390, featReuseByLabel)
+	fcos16 = append(clone(fcos15), featBootS390, featReuseByLabel, featMountUnderEtcVar)
 	fcos17 = append(clone(fcos16), featTreeModes, featMirrorLayout)
 
 	flatcar10 = []feature{featInlineFiles, featResources, featTrees, featMountUnit, featSwapUnit}
@@ -157,7 +160,7 @@ var Versions = []*Version{
 var (
 	openshift48  = append(clone(fcos13), featFIPSCipher)
 	openshift410 = append(clone(openshift48), featSwapUnit)
-	openshift414 = append(clone(openshift410), featContentsLocal, featSSHKeysLocal, featReuseByLabel)
+	openshift414 = append(clone(openshift410), featContentsLocal, featSSHKeysLocal, featReuseByLabel, featMountUnderEtcVar)
 	openshift419 = append(clone(openshift414), featBootS390)
 	openshift420 = without(openshift419, featFIPSCipher)
 

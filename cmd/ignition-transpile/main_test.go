@@ -219,7 +219,7 @@ func TestOpenShift(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &ign); err != nil {
 		t.Fatalf("-r output is not JSON: %v\n%s", err, out)
 	}
-	if want := "warning at $.openshift.fips, line 8 col 3: openshift.fips is ignored when writing raw Ignition (-r)"; !strings.HasPrefix(errs, want) {
+	if want := "warning at $.openshift.fips, line 8 col 3: openshift.fips only sets the LUKS cipher in raw Ignition (-r)"; !strings.HasPrefix(errs, want) {
 		t.Errorf("stderr %q, want %q…", errs, want)
 	}
 	// -s turns that warning into a failure.

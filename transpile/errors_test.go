@@ -248,6 +248,8 @@ func TestErrors(t *testing.T) {
 			"$.storage.filesystems.0.with_mount_unit", 5, 68, "with_mount_unit needs a path under /etc or /var, found /srv"},
 		{"mount unit outside /etc and /var before 1.6.0", head + "storage:\n  filesystems:\n    - {device: /dev/vdb, format: xfs, path: /srv, with_mount_unit: true}\n", Warning,
 			"", 0, 0, "!under /etc or /var"},
+		{"openshift 4.9 file compression", "variant: openshift\nversion: 4.9.0\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\nstorage:\n  files:\n    - path: /etc/a\n      contents: {source: \"data:,x\", compression: gzip}\n", Error,
+			"$.storage.files.0.contents.compression", 7, 37, "unknown key compression (compression needs openshift 4.10.0 or later)"},
 		{"quadlet duplicate", exp + "systemd:\n  quadlets:\n    - {name: a.volume, contents: x}\n    - {name: a.volume, contents: y}\n", Error,
 			"$.systemd.quadlets.1.name", 6, 7, "duplicate quadlet a.volume"},
 		{"quadlet rootful and rootless", exp + "systemd:\n  quadlets:\n    - {name: a.volume, contents: x}\n    - {name: a.volume, contents: y, rootful: true}\n", Warning,
@@ -484,6 +486,28 @@ func TestFIPSCipher(t *testing.T) {
 		warned := strings.Contains(raw(res.Report), "only sets the LUKS cipher in raw Ignition")
 		if warned != (tt.raw && tt.want) {
 			t.Errorf("%s raw=%v: raw-mode fips warning %v\n%s", tt.version, tt.raw, warned, raw(res.Report))
+		}
+	}
+}
+
+// TestOpenShiftCompression: openshift 4.8.0 and 4.9.0 never gzip embedded
+// contents nor write a compression field; 4.10.0 does both again.
+func TestOpenShiftCompression(t *testing.T) {
+	big := strings.Repeat("all work and no play makes jack a dull boy\n", 200)
+	for version, want := range map[string]bool{"4.9.0": false, "4.10.0": true} {
+		src := "variant: openshift\nversion: " + version +
+			"\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\nstorage:\n  files:\n    - path: /etc/big\n      contents:\n        inline: |\n" +
+			"          " + strings.ReplaceAll(strings.TrimSuffix(big, "\n"), "\n", "\n          ") + "\n"
+		res, err := Translate([]byte(src), Options{})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", version, err, raw(res.Report))
+		}
+		c := res.Config.Storage.Files[0].Contents.Compression
+		if got := c != nil && *c == "gzip"; got != want {
+			t.Errorf("%s: gzip %v, want %v", version, got, want)
+		}
+		if !want && c != nil {
+			t.Errorf("%s: compression field %q written", version, *c)
 		}
 	}
 }

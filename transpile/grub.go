@@ -95,11 +95,7 @@ func (w *walker) grubConfig(cfg *types.Config, tr map[string]loc) {
 	for _, u := range g.users {
 		fmt.Fprintf(&b, "password_pbkdf2 %s %s\n", u.name, u.hash)
 	}
-	url, gz := dataURL([]byte(b.String()), true)
-	c := ""
-	if gz {
-		c = "gzip"
-	}
+	res := w.embed([]byte(b.String()))
 	tr[fmt.Sprintf("storage.filesystems.%d", len(cfg.Storage.Filesystems))] = at
 	cfg.Storage.Filesystems = append(cfg.Storage.Filesystems, types.Filesystem{
 		Device: "/dev/disk/by-label/boot", Format: ptr("ext4"), Path: ptr("/boot"),
@@ -107,6 +103,6 @@ func (w *walker) grubConfig(cfg *types.Config, tr map[string]loc) {
 	tr[fmt.Sprintf("storage.files.%d", len(cfg.Storage.Files))] = at
 	cfg.Storage.Files = append(cfg.Storage.Files, types.File{
 		Node:   types.Node{Path: "/boot/grub2/user.cfg"},
-		Append: []types.Resource{{Source: &url, Compression: &c}},
+		Append: []types.Resource{res},
 	})
 }

@@ -228,17 +228,12 @@ func (w *walker) quadletFileEntry(cfg *types.Config, p, contents string, n *yaml
 			return
 		}
 	}
-	url, gz := dataURL([]byte(contents), true)
-	c := ""
-	if gz {
-		c = "gzip"
-	}
 	mode := 0o644
 	// Overwrite, as Ignition writes units: the file is wholly the config's.
 	w.record(fmt.Sprintf("storage.files.%d", len(cfg.Storage.Files)), n, in)
 	cfg.Storage.Files = append(cfg.Storage.Files, types.File{
 		Node:     types.Node{Path: p, Overwrite: ptr(true)},
-		Contents: types.Resource{Source: &url, Compression: &c},
+		Contents: w.embed([]byte(contents)),
 		Mode:     &mode,
 	})
 }

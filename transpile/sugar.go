@@ -114,7 +114,7 @@ func (w *walker) resource(r *types.Resource, at where, inline, local *yaml.Node)
 			return
 		}
 	}
-	hasCompression := allowed(w.v.Ignition, join(at.key, "compression"))
+	hasCompression := allowed(w.v.Ignition, join(at.key, "compression")) && w.autoGzip()
 	userCompressed := r.Compression != nil && *r.Compression != ""
 	if (at.key == "ignition.config.merge" || at.key == "ignition.config.replace") && !userCompressed {
 		w.checkEmbeddedConfig(data, n, in)
@@ -132,6 +132,27 @@ func (w *walker) resource(r *types.Resource, at where, inline, local *yaml.Node)
 		w.record(join(at.out, "compression"), n, in)
 	}
 	w.record(join(at.out, "source"), n, in)
+}
+
+// autoGzip reports whether embedded contents may be gzipped.
+func (w *walker) autoGzip() bool { return !w.v.has(featNoCompression) }
+
+// embed is the resource for contents the transpiler generates (trees,
+// quadlets, grub): a data URL, gzipped when that is smaller and allowed,
+// with compression "" otherwise so that a parent config's compression does
+// not apply when configs are merged (none at all where compression is not
+// allowed).
+func (w *walker) embed(data []byte) types.Resource {
+	url, gz := dataURL(data, w.autoGzip())
+	r := types.Resource{Source: &url}
+	if w.autoGzip() {
+		c := ""
+		if gz {
+			c = "gzip"
+		}
+		r.Compression = &c
+	}
+	return r
 }
 
 // checkEmbeddedConfig validates a config merged or replaced from inline or
@@ -473,11 +494,7 @@ func (w *walker) treeDir(t treeReq) (string, bool) {
 }
 
 func (w *walker) treeFile(cfg *types.Config, t treeReq, target string, data []byte, mode int) {
-	url, gz := dataURL(data, true)
-	c := ""
-	if gz {
-		c = "gzip"
-	}
+	res := w.embed(data)
 	files := cfg.Storage.Files
 	for i := range files {
 		if files[i].Path != target {
@@ -489,7 +506,7 @@ func (w *walker) treeFile(cfg *types.Config, t treeReq, target string, data []by
 				Message: fmt.Sprintf("file %s is also in tree %q; an entry overriding a tree file may not set contents", target, t.local)})
 			return
 		}
-		files[i].Contents.Source, files[i].Contents.Compression = &url, &c
+		files[i].Contents.Source, files[i].Contents.Compression = res.Source, res.Compression
 		if files[i].Mode == nil {
 			files[i].Mode = &mode
 		}
@@ -497,7 +514,7 @@ func (w *walker) treeFile(cfg *types.Config, t treeReq, target string, data []by
 		return
 	}
 	w.record(fmt.Sprintf("storage.files.%d", len(files)), t.node, t.in)
-	f := types.File{Node: types.Node{Path: target}, Contents: types.Resource{Source: &url, Compression: &c}, Mode: &mode}
+	f := types.File{Node: types.Node{Path: target}, Contents: res, Mode: &mode}
 	t.own(&f.Node)
 	cfg.Storage.Files = append(files, f)
 }

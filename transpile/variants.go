@@ -56,6 +56,10 @@ const (
 	// featMountUnderEtcVar: with_mount_unit only for paths under /etc or
 	// /var, the writable parts of the image (fcos 1.6.0, openshift 4.14.0).
 	featMountUnderEtcVar feature = "mount-under-etc-var"
+	// featNoCompression: no gzip chosen for inline and local contents, and
+	// no compression field on files (openshift 4.8.0 and 4.9.0, whose
+	// Machine Config Operator could not decompress).
+	featNoCompression feature = "no-compression"
 	// featOpenShift: the metadata and openshift sections, and the
 	// MachineConfig output.
 	featOpenShift feature = "openshift"
@@ -113,6 +117,8 @@ var (
 
 func clone(f []feature) []feature { return append([]feature(nil), f...) }
 
+func clone2(s []string) []string { return append([]string(nil), s...) }
+
 func without(f []feature, drop feature) []feature {
 	var out []feature
 	for _, x := range f {
@@ -158,8 +164,8 @@ var Versions = []*Version{
 // specs.md, the table the format is defined by; 4.21.0 configs upgrade to
 // 4.22.0 unchanged either way.
 var (
-	openshift48  = append(clone(fcos13), featFIPSCipher)
-	openshift410 = append(clone(openshift48), featSwapUnit)
+	openshift48  = append(clone(fcos13), featFIPSCipher, featNoCompression)
+	openshift410 = append(without(openshift48, featNoCompression), featSwapUnit)
 	openshift414 = append(clone(openshift410), featContentsLocal, featSSHKeysLocal, featReuseByLabel, featMountUnderEtcVar)
 	openshift419 = append(clone(openshift414), featBootS390)
 	openshift420 = without(openshift419, featFIPSCipher)
@@ -175,8 +181,14 @@ var (
 
 func init() {
 	add := func(version, ignition string, features []feature) {
+		forbidden := openshiftForbidden
+		for _, f := range features {
+			if f == featNoCompression {
+				forbidden = append(clone2(forbidden), "storage.files.contents.compression")
+			}
+		}
 		Versions = append(Versions, &Version{Variant: "openshift", Version: *semver.New(version), Ignition: ign(ignition),
-			features: append(clone(features), featOpenShift), forbidden: openshiftForbidden, plainModes: []string{"files"}})
+			features: append(clone(features), featOpenShift), forbidden: forbidden, plainModes: []string{"files"}})
 	}
 	for minor := 8; minor <= 22; minor++ {
 		v := fmt.Sprintf("4.%d.0", minor)

@@ -106,35 +106,22 @@ func (w *walker) lintPartitions(disks []types.Disk) {
 	}
 }
 
-// checkModes refuses setuid, setgid and sticky bits where the variant's
-// stable versions cannot set them (openshift, r4e, fiot).
+// checkModes refuses setuid, setgid and sticky bits on files where the
+// variant cannot set them (openshift 4.10.0 and later stable versions).
 func (w *walker) checkModes(cfg *types.Config) {
-	if w.v.Version.PreRelease != "" {
+	if w.v.Version.PreRelease != "" || !w.v.has(featNoSpecialModes) {
 		return
 	}
-	for _, list := range w.v.plainModes {
-		var modes []*int
-		switch list {
-		case "files":
-			for _, f := range cfg.Storage.Files {
-				modes = append(modes, f.Mode)
-			}
-		case "directories":
-			for _, d := range cfg.Storage.Directories {
-				modes = append(modes, d.Mode)
-			}
+	for i, f := range cfg.Storage.Files {
+		if f.Mode == nil || *f.Mode&0o7000 == 0 {
+			continue
 		}
-		for i, m := range modes {
-			if m == nil || *m&0o7000 == 0 {
-				continue
-			}
-			l := w.locate([]string{"storage", list, strconv.Itoa(i), "mode"})
-			e := Entry{Kind: Error, Line: l.line, Column: l.col,
-				Message: fmt.Sprintf("%s does not support setuid, setgid or sticky bits (mode 0%o)", w.v, *m)}
-			if l.path != "" {
-				e.Path = "$." + l.path
-			}
-			w.r.Entries = append(w.r.Entries, e)
+		l := w.locate([]string{"storage", "files", strconv.Itoa(i), "mode"})
+		e := Entry{Kind: Error, Line: l.line, Column: l.col,
+			Message: fmt.Sprintf("%s does not support setuid, setgid or sticky bits (mode 0%o)", w.v, *f.Mode)}
+		if l.path != "" {
+			e.Path = "$." + l.path
 		}
+		w.r.Entries = append(w.r.Entries, e)
 	}
 }

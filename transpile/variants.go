@@ -60,6 +60,10 @@ const (
 	// no compression field on files (openshift 4.8.0 and 4.9.0, whose
 	// Machine Config Operator could not decompress).
 	featNoCompression feature = "no-compression"
+	// featNoSpecialModes: setuid, setgid and sticky bits on files are an
+	// error (openshift 4.10.0 and later stable versions; elsewhere only
+	// Ignition's own warning for specs before 3.6.0).
+	featNoSpecialModes feature = "no-special-modes"
 	// featOpenShift: the metadata and openshift sections, and the
 	// MachineConfig output.
 	featOpenShift feature = "openshift"
@@ -75,10 +79,6 @@ type Version struct {
 	// forbidden are Ignition key paths (dotted, camelCase) the target spec
 	// has but this variant refuses.
 	forbidden []string
-	// plainModes lists the node lists ("files", "directories") whose
-	// modes may not have setuid, setgid or sticky bits in this variant's
-	// stable versions.
-	plainModes []string
 }
 
 // String is "variant version", e.g. "fcos 1.5.0".
@@ -165,7 +165,7 @@ var Versions = []*Version{
 // 4.22.0 unchanged either way.
 var (
 	openshift48  = append(clone(fcos13), featFIPSCipher, featNoCompression)
-	openshift410 = append(without(openshift48, featNoCompression), featSwapUnit)
+	openshift410 = append(without(openshift48, featNoCompression), featSwapUnit, featNoSpecialModes)
 	openshift414 = append(clone(openshift410), featContentsLocal, featSSHKeysLocal, featReuseByLabel, featMountUnderEtcVar)
 	openshift419 = append(clone(openshift414), featBootS390)
 	openshift420 = without(openshift419, featFIPSCipher)
@@ -188,7 +188,7 @@ func init() {
 			}
 		}
 		Versions = append(Versions, &Version{Variant: "openshift", Version: *semver.New(version), Ignition: ign(ignition),
-			features: append(clone(features), featOpenShift), forbidden: forbidden, plainModes: []string{"files"}})
+			features: append(clone(features), featOpenShift), forbidden: forbidden})
 	}
 	for minor := 8; minor <= 22; minor++ {
 		v := fmt.Sprintf("4.%d.0", minor)
@@ -217,15 +217,15 @@ var (
 )
 
 func init() {
-	add := func(variant, version, ignition string, features []feature, plainModes ...string) {
+	add := func(variant, version, ignition string, features []feature) {
 		Versions = append(Versions, &Version{Variant: variant, Version: *semver.New(version), Ignition: ign(ignition),
-			features: features, forbidden: edgeForbidden, plainModes: plainModes})
+			features: features, forbidden: edgeForbidden})
 	}
-	add("r4e", "1.0.0", "3.3.0", r4e10, "files", "directories")
-	add("r4e", "1.1.0", "3.4.0", r4e11, "files", "directories")
-	add("r4e", "1.2.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets, featTreeModes), "files", "directories")
-	add("fiot", "1.0.0", "3.4.0", r4e11, "files")
-	add("fiot", "1.1.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets, featTreeModes), "files")
+	add("r4e", "1.0.0", "3.3.0", r4e10)
+	add("r4e", "1.1.0", "3.4.0", r4e11)
+	add("r4e", "1.2.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets, featTreeModes))
+	add("fiot", "1.0.0", "3.4.0", r4e11)
+	add("fiot", "1.1.0-experimental", "3.7.0-experimental", append(clone(r4e11), featQuadlets, featTreeModes))
 }
 
 // LookupVersion returns the table entry for a variant and version, or an

@@ -252,6 +252,8 @@ func TestErrors(t *testing.T) {
 			"", 0, 0, "!under /etc or /var"},
 		{"openshift 4.9 file compression", "variant: openshift\nversion: 4.9.0\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\nstorage:\n  files:\n    - path: /etc/a\n      contents: {source: \"data:,x\", compression: gzip}\n", Error,
 			"$.storage.files.0.contents.compression", 7, 37, "unknown key compression (compression needs openshift 4.10.0 or later)"},
+		{"openshift 4.12 password", "variant: openshift\nversion: 4.12.0\nmetadata: {name: x, labels: {machineconfiguration.openshift.io/role: worker}}\npasswd:\n  users:\n    - {name: core, password_hash: x}\n", Error,
+			"$.passwd.users.0.password_hash", 6, 20, "unknown key password_hash (password_hash needs openshift 4.13.0 or later)"},
 		{"quadlet duplicate", exp + "systemd:\n  quadlets:\n    - {name: a.volume, contents: x}\n    - {name: a.volume, contents: y}\n", Error,
 			"$.systemd.quadlets.1.name", 6, 7, "duplicate quadlet a.volume"},
 		{"quadlet rootful and rootless", exp + "systemd:\n  quadlets:\n    - {name: a.volume, contents: x}\n    - {name: a.volume, contents: y, rootful: true}\n", Warning,

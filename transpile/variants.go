@@ -181,14 +181,17 @@ var (
 
 func init() {
 	add := func(version, ignition string, features []feature) {
-		forbidden := openshiftForbidden
-		for _, f := range features {
-			if f == featNoCompression {
-				forbidden = append(clone2(forbidden), "storage.files.contents.compression")
-			}
+		v := &Version{Variant: "openshift", Version: *semver.New(version), Ignition: ign(ignition),
+			features: append(clone(features), featOpenShift)}
+		v.forbidden = clone2(openshiftForbidden)
+		if v.has(featNoCompression) {
+			v.forbidden = append(v.forbidden, "storage.files.contents.compression")
 		}
-		Versions = append(Versions, &Version{Variant: "openshift", Version: *semver.New(version), Ignition: ign(ignition),
-			features: append(clone(features), featOpenShift), forbidden: forbidden})
+		// The core user's password hash came with 4.13.0.
+		if v.Version.LessThan(*semver.New("4.13.0")) {
+			v.forbidden = append(v.forbidden, "passwd.users.passwordHash")
+		}
+		Versions = append(Versions, v)
 	}
 	for minor := 8; minor <= 22; minor++ {
 		v := fmt.Sprintf("4.%d.0", minor)

@@ -1,9 +1,10 @@
 package disks
 
 // A small reader of GUID Partition Tables (UEFI spec, chapter 5). The
-// disks stage plans against what is on the disk before it asks sgdisk to
-// change anything, and checks afterwards that sgdisk wrote what was
+// disks stage plans against what is on the disk before it changes
+// anything, and checks afterwards that the table written is the one
 // planned; both need the table as data, not as sgdisk's human output.
+// zapGPT erases tables; gptwrite.go writes them.
 
 import (
 	"bytes"
@@ -74,6 +75,15 @@ type gptTable struct {
 	lastUsable  uint64
 	numEntries  uint32     // slots in the entry array
 	entries     []gptEntry // used entries, by number
+	arrayBytes  uint64     // size of the entry array
+	arrayLBA    uint64     // where the primary header says the entry array is
+	entrySize   uint32     // bytes per entry
+	backupLBA   uint64     // where the primary header says the backup header is
+	// pureProtective: sector 0 is a protective MBR whose only entry is
+	// the 0xEE one (not a hybrid MBR), which writeGPT may rewrite;
+	// mbrBytes is that sector's first 512 bytes.
+	pureProtective bool
+	mbrBytes       []byte
 }
 
 // entry returns partition number n, if the table has it.
@@ -119,6 +129,7 @@ func readGPT(path string) (*gptTable, error) {
 		return nil, fmt.Errorf("reading the MBR of %s: %w", path, err)
 	}
 	t.mbr = mbrKindOf(mbr)
+	t.pureProtective, t.mbrBytes = pureProtective(mbr), mbr
 	for _, ss := range candidates {
 		hdr, err := readBytes(f, int64(ss), int64(ss), size)
 		if errors.Is(err, errPastEnd) {
@@ -160,12 +171,14 @@ func (t *gptTable) parse(f *os.File, hdr []byte, diskSize int64) error {
 	if my := le.Uint64(h[24:32]); my != 1 {
 		return fmt.Errorf("primary GPT header says it is at LBA %d, not 1", my)
 	}
+	t.backupLBA = le.Uint64(h[32:40])
 	t.firstUsable = le.Uint64(h[40:48])
 	t.lastUsable = le.Uint64(h[48:56])
 	t.diskGUID = guidString(h[56:72])
 	arrayLBA := le.Uint64(h[72:80])
 	t.numEntries = le.Uint32(h[80:84])
 	entrySize := le.Uint32(h[84:88])
+	t.arrayLBA, t.entrySize = arrayLBA, entrySize
 	arrayCRC := le.Uint32(h[88:92])
 	if entrySize < gptMinEntrySize || entrySize%8 != 0 {
 		return fmt.Errorf("GPT entry size %d is invalid", entrySize)
@@ -174,6 +187,7 @@ func (t *gptTable) parse(f *os.File, hdr []byte, diskSize int64) error {
 	if arraySize > gptMaxArray {
 		return fmt.Errorf("GPT entry array of %d entries of %d bytes is too large", t.numEntries, entrySize)
 	}
+	t.arrayBytes = arraySize
 	if t.firstUsable > t.lastUsable {
 		return fmt.Errorf("GPT usable sectors %d-%d are empty", t.firstUsable, t.lastUsable)
 	}
@@ -204,6 +218,47 @@ func (t *gptTable) parse(f *os.File, hdr []byte, diskSize int64) error {
 		t.entries = append(t.entries, e)
 	}
 	return nil
+}
+
+// gptDefaultArray is the entry array of a table sgdisk makes (128 entries
+// of 128 bytes), erased even where no table was found.
+const gptDefaultArray = 128 * 128
+
+// zapGPT erases the partition tables on path as sgdisk --zap-all does:
+// sector 0 (a DOS MBR, or the protective MBR with any boot code), the
+// primary GPT header and entry array, the backup array and header at the
+// end of the disk, and the backup where the old header placed it when that
+// is elsewhere (an image written to a larger disk). sgdisk pauses a second
+// after each write it makes; these plain writes do not, which takes a
+// second off every disk whose table is wiped.
+func zapGPT(path string, t *gptTable) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	size := int64(t.diskSectors * t.sectorSize)
+	ss := int64(t.sectorSize)
+	array := int64(max(t.arrayBytes, gptDefaultArray))
+	// Whole sectors, rounded up.
+	array = (array + ss - 1) / ss * ss
+	regions := [][2]int64{
+		{0, 2*ss + array},         // MBR, primary header, primary array
+		{size - array - ss, size}, // backup array, backup header
+	}
+	if b := int64(t.backupLBA); b > 1 && b < int64(t.diskSectors)-1 {
+		regions = append(regions, [2]int64{b*ss - array, (b + 1) * ss})
+	}
+	for _, r := range regions {
+		from, to := max(r[0], 0), min(r[1], size)
+		if from >= to {
+			continue
+		}
+		if _, err := f.WriteAt(make([]byte, to-from), from); err != nil {
+			return fmt.Errorf("erasing bytes %d-%d: %w", from, to, err)
+		}
+	}
+	return f.Sync()
 }
 
 // errPastEnd says a read would go past the end of the disk.
@@ -261,6 +316,20 @@ func mbrKindOf(b []byte) mbrKind {
 		return mbrNone
 	}
 	return mbrDOS
+}
+
+// pureProtective reports whether sector 0 is a protective MBR with the
+// 0xEE entry alone.
+func pureProtective(b []byte) bool {
+	if mbrKindOf(b) != mbrProtective {
+		return false
+	}
+	for i := range 4 {
+		if typ := b[446+16*i+4]; typ != 0 && typ != 0xEE {
+			return false
+		}
+	}
+	return true
 }
 
 // guidString formats a GUID stored in the GPT's mixed-endian layout: the

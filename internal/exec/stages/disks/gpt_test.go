@@ -260,3 +260,81 @@ func gptLoop(t *testing.T, img string, args ...string) string {
 	})
 	return dev
 }
+
+// TestZapGPT: zapGPT leaves no partition table that sgdisk, blkid or our
+// reader can find, and the backup header of a table made for a smaller
+// disk is erased where that table put it; data between the tables stays.
+func TestZapGPT(t *testing.T) {
+	gptNeed(t, "sgdisk")
+	gptNeed(t, "blkid")
+	for _, tc := range []struct {
+		name    string
+		sizeMiB int64
+		grow    int64 // MiB added after the table was made
+		args    []string
+	}{
+		{"gpt", 16, 0, []string{"-n", "1:0:+4M", "-n", "2:0:0"}},
+		{"gpt made for a smaller disk", 16, 16, []string{"-n", "1:0:+4M"}},
+		{"gpt with 256 entries", 16, 0, []string{"--resize-table=256", "-n", "200:0:+1M"}},
+		{"no table", 16, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := gptImage(t, tc.sizeMiB, tc.args...)
+			// Boot code in sector 0 and data in the middle of the disk.
+			f, err := os.OpenFile(img, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mark := []byte("data that must survive")
+			if _, err := f.WriteAt([]byte{0xeb, 0x63, 0x90}, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt(mark, 8<<20); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if tc.grow > 0 {
+				if err := os.Truncate(img, (tc.sizeMiB+tc.grow)<<20); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tb, err := readGPT(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tb.found; got != (tc.args != nil) {
+				t.Fatalf("table found before: %v", got)
+			}
+			if err := zapGPT(img, tb); err != nil {
+				t.Fatal(err)
+			}
+			after, err := readGPT(img)
+			if err != nil || after.found || after.mbr != mbrNone {
+				t.Errorf("after zapGPT: found %v, mbr %v, err %v", after.found, after.mbr, err)
+			}
+			b, err := os.ReadFile(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !allZero(b[:512]) {
+				t.Error("sector 0 is not erased")
+			}
+			if tc.grow > 0 {
+				old := (tc.sizeMiB << 20) - 512 // where the old backup header was
+				if string(b[old:old+8]) == gptSignature {
+					t.Error("the old backup header is left")
+				}
+			}
+			if string(b[8<<20:(8<<20)+len(mark)]) != string(mark) {
+				t.Error("data between the tables was erased")
+			}
+			out, _ := exec.Command("sgdisk", "-p", img).CombinedOutput()
+			if strings.Contains(string(out), "Found valid GPT") || strings.Contains(string(out), "corrupt") {
+				t.Errorf("sgdisk still finds a table:\n%s", out)
+			}
+			if out, _ := exec.Command("blkid", "-p", "-o", "export", img).CombinedOutput(); strings.Contains(string(out), "PTTYPE") {
+				t.Errorf("blkid still finds a table:\n%s", out)
+			}
+		})
+	}
+}

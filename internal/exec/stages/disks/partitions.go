@@ -4,8 +4,9 @@ package disks
 // configured partition whether it is kept, created, resized, replaced or
 // deleted, and has sgdisk --pretend place what it will create, so start
 // and size 0 mean exactly what sgdisk makes of them. applyDisk then writes
-// the whole plan with one sgdisk run, reads the table back to check it,
-// and tells the kernel partition by partition.
+// the whole table (writeGPT, or sgdisk for a table writeGPT does not
+// rewrite), reads it back to check it, and tells the kernel partition by
+// partition.
 
 import (
 	"cmp"
@@ -70,9 +71,13 @@ type diskPlan struct {
 	before     *gptTable
 	sectorSize uint64
 	steps      []partStep
-	// args are sgdisk's arguments that write the plan; nil when the
-	// table stays as it is.
-	args []string
+	// zap erases the old table first (wipeTable). The new table is
+	// layout, written by writeGPT, or, for a table writeGPT does not
+	// rewrite, args, sgdisk's arguments; both are nil when nothing is to
+	// be written.
+	zap    bool
+	layout *gptLayout
+	args   []string
 	// want is the table the plan makes, by partition number;
 	// randomGUID marks the created entries whose GUID sgdisk chooses.
 	want       map[int]gptEntry
@@ -520,7 +525,7 @@ func differences(r *request, sectorSize uint64) (diffs []string, sizeOnly bool) 
 	return diffs, others == 0 && len(diffs) == 1
 }
 
-// plan turns the steps into sgdisk's arguments and the table they make.
+// plan turns the steps into the table they make and how to write it.
 func (p *diskPlan) plan(wipeTable bool, current []gptEntry) {
 	p.want = map[int]gptEntry{}
 	p.randomGUID = map[int]bool{}
@@ -557,17 +562,35 @@ func (p *diskPlan) plan(wipeTable bool, current []gptEntry) {
 			typeGUID: st.typeGUID, guid: st.guid, name: st.name, attrs: st.attrs}
 		p.randomGUID[st.number] = st.guid == ""
 	}
-	if len(ops) == 0 && !wipeTable {
+	// A wiped table is erased by zapGPT; sgdisk then only writes what the
+	// config asks for (nothing at all when it asks for no partitions).
+	p.zap = wipeTable
+	if len(ops) == 0 {
 		return
 	}
-	p.args = []string{"--zap-all"}
-	if !wipeTable {
-		p.args = []string{"--move-second-header"}
+	var entries []gptEntry
+	for _, e := range p.want {
+		entries = append(entries, e)
 	}
-	// Every sector is already where sgdisk --pretend put it (or where the
-	// old entry was): nothing is to be aligned again.
-	p.args = append(p.args, "--set-alignment=1")
-	p.args = append(p.args, ops...)
+	slices.SortFunc(entries, func(a, b gptEntry) int { return a.number - b.number })
+	t := p.before
+	switch {
+	case wipeTable:
+		// A new table as sgdisk --clear makes one, which is what
+		// sgdisk --pretend laid the partitions out in.
+		p.layout = &gptLayout{sectorSize: t.sectorSize, diskSectors: t.diskSectors,
+			numEntries: gptDefaultEntries, entries: entries}
+	case t.canRewrite():
+		// The same table with its backup at the end of the disk
+		// (--move-second-header, as planned).
+		p.layout = &gptLayout{sectorSize: t.sectorSize, diskSectors: t.diskSectors,
+			numEntries: t.numEntries, firstUsable: t.firstUsable, diskGUID: t.diskGUID,
+			entries: entries, mbr: t.mbrBytes}
+	default:
+		// Every sector is already where sgdisk --pretend put it (or
+		// where the old entry was): nothing is to be aligned again.
+		p.args = append([]string{"--move-second-header", "--set-alignment=1"}, ops...)
+	}
 }
 
 // applyDisk writes p's changes and waits for the kernel to see them.
@@ -575,12 +598,24 @@ func (s *stage) applyDisk(ctx context.Context, p *diskPlan) error {
 	if p.before == nil {
 		return nil
 	}
-	if p.args != nil {
+	if p.zap || p.layout != nil || p.args != nil {
 		argv := append([]string{distro.SgdiskCmd()}, p.args...)
 		argv = append(argv, p.device)
 		err := s.log.LogOp(func() error {
-			if err := s.cmd.Run(ctx, argv); err != nil {
-				return err
+			if p.zap {
+				if err := zapGPT(p.device, p.before); err != nil {
+					return fmt.Errorf("erasing the old table: %w", err)
+				}
+			}
+			switch {
+			case p.layout != nil:
+				if err := writeGPT(p.device, *p.layout); err != nil {
+					return err
+				}
+			case p.args != nil:
+				if err := s.cmd.Run(ctx, argv); err != nil {
+					return err
+				}
 			}
 			t, err := readGPT(p.device)
 			if err != nil {

@@ -271,6 +271,13 @@ func TestPartitions4K(t *testing.T) {
 	if tb.sectorSize != 4096 {
 		t.Fatalf("sector size %d", tb.sectorSize)
 	}
+	// The reference reader agrees with the table writeGPT made.
+	if out, err := exec.Command("sgdisk", "--verify", dev).CombinedOutput(); err != nil || !strings.Contains(string(out), "No problems found") {
+		t.Errorf("sgdisk --verify: %v\n%s", err, out)
+	}
+	if tb.firstUsable != 6 {
+		t.Errorf("first usable sector %d, want 6 (LBA 2-5 hold the 16 KiB array)", tb.firstUsable)
+	}
 	if got, want := partsLayout(tb), []string{"1 512-1279 a", "2 1280-" + strconv.FormatUint(tb.lastUsable, 10) + " b"}; !slices.Equal(got, want) {
 		t.Errorf("table %q, want %q", got, want)
 	}

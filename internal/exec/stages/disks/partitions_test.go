@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -500,11 +501,15 @@ func TestPlanAndApply(t *testing.T) {
 			}
 			onlyKept := !tc.wipeTable && !slices.ContainsFunc(p.steps, func(st partStep) bool { return st.kind != stepKeep })
 			wrote := slices.ContainsFunc(r.writes(img), func(c string) bool { return strings.HasPrefix(c, distro.SgdiskCmd()) })
-			if onlyKept == wrote {
-				t.Errorf("nothing to change: %v, sgdisk ran: %v (%q)", onlyKept, wrote, r.commands(img))
+			// writeGPT writes these tables; sgdisk only plans.
+			if wrote {
+				t.Errorf("sgdisk wrote: %q", r.commands(img))
 			}
-			if onlyKept && partsHash(t, img) != before {
-				t.Error("the image changed")
+			if out, err := exec.Command("sgdisk", "--verify", img).CombinedOutput(); err != nil || !strings.Contains(string(out), "No problems found") {
+				t.Errorf("sgdisk --verify: %v\n%s", err, out)
+			}
+			if changed := partsHash(t, img) != before; changed == onlyKept {
+				t.Errorf("nothing to change: %v, the image changed: %v", onlyKept, changed)
 			}
 			tb, err := readGPT(img)
 			if err != nil {
@@ -636,7 +641,7 @@ func TestPlanDiskTables(t *testing.T) {
 			if err != nil {
 				t.Fatalf("with wipeTable: %v", err)
 			}
-			if len(p.steps) != 1 || p.steps[0].kind != stepCreate || p.steps[0].start != 2048 || p.args[0] != "--zap-all" {
+			if len(p.steps) != 1 || p.steps[0].kind != stepCreate || p.steps[0].start != 2048 || !p.zap || p.layout == nil {
 				t.Errorf("with wipeTable: steps %+v, args %q", p.steps, p.args)
 			}
 		})
@@ -696,10 +701,8 @@ func TestTellKernel(t *testing.T) {
 	if err := s.applyDisk(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	sg := distro.SgdiskCmd()
 	px := distro.PartxCmd()
 	want := []string{
-		sg + " --move-second-header --set-alignment=1 --delete=2 --delete=1 --new=1:2048:12287 --typecode=1:" + linuxFilesystemType + " --partition-guid=1:" + p.want[1].guid + " --change-name=1:boot --new=3:12288:73727 --typecode=3:" + linuxFilesystemType + " IMG",
 		px + " --delete --nr 2 IMG",
 		px + " --delete --nr 2 IMG",
 		px + " --update --nr 1 IMG",
@@ -837,5 +840,42 @@ func TestSizeString(t *testing.T) {
 		if got := sizeString(tc.sectors, tc.size); got != tc.want {
 			t.Errorf("sizeString(%d, %d) = %q, want %q", tc.sectors, tc.size, got, tc.want)
 		}
+	}
+}
+
+// TestPartitionsSgdiskFallback: a table writeGPT does not rewrite (here
+// one whose entry array is at LBA 64, not 2) is written by sgdisk, and
+// the result is the plan all the same.
+func TestPartitionsSgdiskFallback(t *testing.T) {
+	gptNeed(t, "sgdisk")
+	kernels := partsFakeKernel(t)
+	img := gptImage(t, 64, "-j", "64", "-n", "1:2048:+4M", "-c", "1:keep")
+	r := &partsRunner{}
+	kernels.add(img, r)
+	var buf bytes.Buffer
+	s := partsStage(r, &buf)
+	d := types.Disk{Device: img, Partitions: []types.Partition{
+		{Number: 1, Label: partsRef("keep")},
+		{Number: 2, Label: partsRef("new"), SizeMiB: partsRef(8)},
+	}}
+	p, err := s.planDisk(context.Background(), "storage.disks.0", d, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.layout != nil || p.args == nil {
+		t.Fatalf("planned layout %v, sgdisk args %q; want sgdisk", p.layout, p.args)
+	}
+	if err := s.applyDisk(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if w := r.writes(img); len(w) == 0 || !strings.HasPrefix(w[0], distro.SgdiskCmd()+" --move-second-header") {
+		t.Errorf("writes %q, want sgdisk first", w)
+	}
+	tb := partsTable(t, img)
+	if got, want := partsLayout(tb), []string{"1 2048-10239 keep", "2 10240-26623 new"}; !slices.Equal(got, want) {
+		t.Errorf("table %q, want %q", got, want)
+	}
+	if tb.arrayLBA != 64 {
+		t.Errorf("entry array moved to LBA %d", tb.arrayLBA)
 	}
 }

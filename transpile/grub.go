@@ -33,18 +33,8 @@ func (w *walker) parseGrub(n *yaml.Node) {
 			w.errorAt(k, kin, "unknown key %s", k.Value)
 			continue
 		}
-		list := w.expect(p.value, kin, yaml.SequenceNode)
-		if list == nil {
-			continue
-		}
 		seen := map[string]bool{}
-		for i, item := range list.Content {
-			itemIn := join(kin, fmt.Sprint(i))
-			item = w.resolve(item)
-			if item.Kind != yaml.MappingNode {
-				w.errorAt(item, itemIn, "expected a mapping, found %s", kindName(item))
-				continue
-			}
+		for itemIn, item := range w.mappings(p.value, kin) {
 			var u grubUser
 			for _, q := range w.mapPairs(item, itemIn) {
 				qin := join(itemIn, q.key.Value)

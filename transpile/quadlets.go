@@ -63,18 +63,8 @@ type quadletDropin struct {
 }
 
 func (w *walker) parseQuadlets(n *yaml.Node, in string) {
-	n = w.expect(n, in, yaml.SequenceNode)
-	if n == nil {
-		return
-	}
 	seen := map[string]bool{}
-	for i, item := range n.Content {
-		itemIn := join(in, fmt.Sprint(i))
-		item = w.resolve(item)
-		if item.Kind != yaml.MappingNode {
-			w.errorAt(item, itemIn, "expected a mapping, found %s", kindName(item))
-			continue
-		}
+	for itemIn, item := range w.mappings(n, in) {
 		q := quadlet{node: item, in: itemIn}
 		var ok bool
 		if q.name, q.contents, q.hasContents, ok = w.quadletFile(item, itemIn, "dropins", &q); !ok {
@@ -155,17 +145,7 @@ func (w *walker) quadletFile(item *yaml.Node, in, dropinsKey string, q *quadlet)
 }
 
 func (w *walker) parseQuadletDropins(n *yaml.Node, in string, q *quadlet) {
-	n = w.expect(n, in, yaml.SequenceNode)
-	if n == nil {
-		return
-	}
-	for i, item := range n.Content {
-		itemIn := join(in, fmt.Sprint(i))
-		item = w.resolve(item)
-		if item.Kind != yaml.MappingNode {
-			w.errorAt(item, itemIn, "expected a mapping, found %s", kindName(item))
-			continue
-		}
+	for itemIn, item := range w.mappings(n, in) {
 		name, contents, _, ok := w.quadletFile(item, itemIn, "", nil)
 		if !ok {
 			continue

@@ -310,17 +310,7 @@ func (t treeReq) owned() bool {
 }
 
 func (w *walker) parseTrees(n *yaml.Node, in string) {
-	n = w.expect(n, in, yaml.SequenceNode)
-	if n == nil {
-		return
-	}
-	for i, item := range n.Content {
-		itemIn := join(in, fmt.Sprint(i))
-		item = w.resolve(item)
-		if item.Kind != yaml.MappingNode {
-			w.errorAt(item, itemIn, "expected a mapping, found %s", kindName(item))
-			continue
-		}
+	for itemIn, item := range w.mappings(n, in) {
 		t := treeReq{path: "/", node: item, in: itemIn}
 		hasLocal := false
 		for _, p := range w.mapPairs(item, itemIn) {

@@ -2,6 +2,7 @@ package transpile
 
 import (
 	"fmt"
+	"iter"
 	"reflect"
 	"strconv"
 	"strings"
@@ -194,6 +195,28 @@ func kindName(n *yaml.Node) string {
 		return "a " + strings.TrimPrefix(n.Tag, "!!")
 	}
 	return "a document"
+}
+
+// mappings yields the items of a list of mappings with their YAML paths,
+// reporting a node that is not a list, and items that are not mappings.
+func (w *walker) mappings(n *yaml.Node, in string) iter.Seq2[string, *yaml.Node] {
+	return func(yield func(string, *yaml.Node) bool) {
+		n = w.expect(n, in, yaml.SequenceNode)
+		if n == nil {
+			return
+		}
+		for i, item := range n.Content {
+			itemIn := join(in, strconv.Itoa(i))
+			item = w.resolve(item)
+			if item.Kind != yaml.MappingNode {
+				w.errorAt(item, itemIn, "expected a mapping, found %s", kindName(item))
+				continue
+			}
+			if !yield(itemIn, item) {
+				return
+			}
+		}
+	}
 }
 
 // value decodes n into v (any config type) at w, recording where each

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -151,6 +152,10 @@ func (s *stage) planFilesystems(ctx context.Context, jobs []fsJob) ([]*fsPlan, e
 			errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
 			continue
 		}
+		if err := p.checkInUse(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
+			continue
+		}
 		state[j.device] = p.leaves()
 		plans = append(plans, p)
 	}
@@ -202,6 +207,28 @@ func (p *fsPlan) judge(found fsSignature) error {
 			found, describeFS(format, label, uuid))
 	}
 	return nil
+}
+
+// checkInUse fails when p would wipe or format a whole disk one of whose
+// partitions something holds: the filesystem would be made under a
+// mounted one, and the kernel would keep that partition.
+func (p *fsPlan) checkInUse() error {
+	if p.action != fsCreate && p.action != fsWipe {
+		return nil
+	}
+	dev, err := filepath.EvalSymlinks(p.device)
+	if err != nil {
+		dev = p.device
+	}
+	busy, err := partitionsInUse(dev)
+	if err != nil || len(busy) == 0 {
+		return nil
+	}
+	var held []string
+	for _, n := range sortedKeys(busy) {
+		held = append(held, busy[n])
+	}
+	return fmt.Errorf("the disk's partition %s %s in use (mounted, or under a RAID, LUKS or swap device); not replacing the disk under it", strings.Join(held, ", "), isAre(len(held)))
 }
 
 // leaves is what p's device holds once p has run, as far as the config
@@ -404,6 +431,9 @@ func (s *stage) makeFilesystem(ctx context.Context, l *log.Logger, p *fsPlan) er
 		if err != nil {
 			return fmt.Errorf("%s: wiping %s: %w", p.name, was, err)
 		}
+	}
+	if err := s.forgetPartitions(ctx, p.device); err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
 	}
 	if p.action == fsCreate {
 		argv := mkfsArgv(p.fs, p.device)

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ignition-go/ignition/config/types"
 	"github.com/ignition-go/ignition/internal/distro"
 )
@@ -170,7 +172,44 @@ func (s *stage) planDisk(ctx context.Context, entry string, d types.Disk, dev st
 		s.log.Info("%s: %s", dev, describe(st, t.sectorSize))
 	}
 	p.plan(wipeTable, current)
+	if err := p.checkInUse(); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkInUse fails when the plan would take from the kernel a partition
+// that something holds (a mounted filesystem, an md, dm or swap device on
+// it): the kernel would refuse to remove it, after the table on the disk
+// had already been rewritten.
+func (p *diskPlan) checkInUse() error {
+	if !p.zap && p.layout == nil && p.args == nil {
+		return nil // nothing is written
+	}
+	dev, err := filepath.EvalSymlinks(p.device)
+	if err != nil {
+		dev = p.device
+	}
+	busy, err := partitionsInUse(dev)
+	if err != nil || len(busy) == 0 {
+		return nil // an image, or nothing held; the apply step reports the rest
+	}
+	have, err := kernelPartitions(dev)
+	if err != nil {
+		return nil
+	}
+	unit := p.sectorSize / 512
+	var held []string
+	for _, n := range sortedKeys(busy) {
+		w, ok := p.want[n]
+		if !ok || w.start*unit != have[n].start || w.sectors()*unit < have[n].size {
+			held = append(held, fmt.Sprintf("partition %d (%s)", n, busy[n]))
+		}
+	}
+	if len(held) > 0 {
+		return fmt.Errorf("%s %s in use (mounted, or under a RAID, LUKS or swap device), and the plan removes or shrinks it; nothing was written", strings.Join(held, ", "), isAre(len(held)))
+	}
+	return nil
 }
 
 // pretend has sgdisk --pretend lay out reqs, and notes in each where it
@@ -676,6 +715,9 @@ type kernelPart struct{ start, size uint64 }
 var (
 	// kernelPartitions lists the partitions the kernel has for disk.
 	kernelPartitions = sysfsPartitions
+	// partitionsInUse lists, by number, the nodes of the partitions of
+	// disk that something holds.
+	partitionsInUse = heldPartitions
 	// isBlockDevice says whether path is a block device node.
 	isBlockDevice = statBlockDevice
 	// udevControl exists when udev runs.
@@ -766,6 +808,39 @@ func (s *stage) tellKernel(ctx context.Context, p *diskPlan) error {
 	return nil
 }
 
+// forgetPartitions removes from the kernel every partition it has for
+// device, a whole disk that is to hold one filesystem (or nothing): left
+// there, the old partitions, and udev's links to them, would point into
+// the new filesystem. wipefs asks the kernel to reread the table, which it
+// refuses to do for loop devices and disks in use. A partition in use
+// cannot be removed, and that is an error: something still uses the disk
+// that was just wiped.
+func (s *stage) forgetPartitions(ctx context.Context, device string) error {
+	dev, err := filepath.EvalSymlinks(device)
+	if err != nil {
+		dev = device
+	}
+	have, err := kernelPartitions(dev)
+	if errors.Is(err, fs.ErrNotExist) || len(have) == 0 {
+		return nil // not a disk the kernel partitions (an image, md, dm)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the kernel's partitions: %w", err)
+	}
+	s.log.Info("%s: removing its old partitions %v from the kernel", device, sortedKeys(have))
+	for _, n := range sortedKeys(have) {
+		if err := s.partx(ctx, dev, "--delete", n); err != nil {
+			return fmt.Errorf("partition %d of %s: removing it from the kernel (is it in use?): %w", n, device, err)
+		}
+	}
+	if _, err := os.Stat(udevControl); err == nil {
+		if err := s.cmd.Run(ctx, []string{distro.UdevadmCmd(), "settle"}); err != nil {
+			return fmt.Errorf("waiting for udev: %w", err)
+		}
+	}
+	return nil
+}
+
 // partxRetry bounds how long a failing partx is tried again.
 const partxRetry = 10 * time.Second
 
@@ -846,14 +921,15 @@ func partitionNode(disk string, n int) string {
 	return disk + itoa(n)
 }
 
-// sysfsPartitions reads /sys/class/block/<disk>/<partition>/{partition,start,size}.
-func sysfsPartitions(disk string) (map[int]kernelPart, error) {
+// sysfsPartitionDirs lists the partitions of disk by number, with their
+// directories in /sys/class/block/<disk>/ (named as their nodes in /dev).
+func sysfsPartitionDirs(disk string) (map[int]string, error) {
 	dir := filepath.Join("/sys/class/block", filepath.Base(disk))
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	parts := map[int]kernelPart{}
+	parts := map[int]string{}
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue // an attribute of the disk
@@ -866,6 +942,19 @@ func sysfsPartitions(disk string) (map[int]kernelPart, error) {
 		if err != nil {
 			return nil, err
 		}
+		parts[int(n)] = sub
+	}
+	return parts, nil
+}
+
+// sysfsPartitions reads /sys/class/block/<disk>/<partition>/{start,size}.
+func sysfsPartitions(disk string) (map[int]kernelPart, error) {
+	dirs, err := sysfsPartitionDirs(disk)
+	if err != nil {
+		return nil, err
+	}
+	parts := map[int]kernelPart{}
+	for n, sub := range dirs {
 		start, err := readSysfsNumber(filepath.Join(sub, "start"))
 		if err != nil {
 			return nil, err
@@ -874,9 +963,39 @@ func sysfsPartitions(disk string) (map[int]kernelPart, error) {
 		if err != nil {
 			return nil, err
 		}
-		parts[int(n)] = kernelPart{start: start, size: size}
+		parts[n] = kernelPart{start: start, size: size}
 	}
 	return parts, nil
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
+// heldPartitions tries to open each partition of disk exclusively: the
+// kernel refuses (EBUSY) for one that is mounted or claimed by md, dm or
+// swap, which is exactly when it also refuses to remove it.
+func heldPartitions(disk string) (map[int]string, error) {
+	dirs, err := sysfsPartitionDirs(disk)
+	if err != nil {
+		return nil, err
+	}
+	held := map[int]string{}
+	for n, sub := range dirs {
+		node := filepath.Join("/dev", filepath.Base(sub))
+		f, err := os.OpenFile(node, os.O_RDONLY|unix.O_EXCL, 0)
+		if errors.Is(err, unix.EBUSY) {
+			held[n] = node
+			continue
+		}
+		if err == nil {
+			f.Close()
+		}
+	}
+	return held, nil
 }
 
 func readSysfsNumber(path string) (uint64, error) {

@@ -311,3 +311,90 @@ func TestPartitionsPlanAllFirst(t *testing.T) {
 		t.Errorf("a disk was written: %q", r.calls)
 	}
 }
+
+// partsInUseDisk is a loop device with a GPT of two partitions the kernel
+// knows, the first holding a mounted ext4.
+func partsInUseDisk(t *testing.T) (dev string, unmount func()) {
+	t.Helper()
+	partsRootNeeds(t)
+	gptNeed(t, "mkfs.ext4", "mount", "umount")
+	img := gptImage(t, 64, "-n", "1:0:+16M", "-c", "1:busy", "-n", "2:0:+16M", "-c", "2:idle")
+	dev = gptLoop(t, img)
+	for _, n := range []string{"1", "2"} {
+		if out, err := exec.Command("partx", "--add", "--nr", n, dev).CombinedOutput(); err != nil {
+			t.Fatalf("partx: %v: %s", err, out)
+		}
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", partitionNode(dev, 1)).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs: %v: %s", err, out)
+	}
+	_, unmount = fsMount(t, partitionNode(dev, 1), "ext4")
+	return dev, unmount
+}
+
+// TestPartitionsInUse: a plan that would take a mounted partition from
+// the kernel is refused before anything is written; one that keeps it,
+// or only touches others, goes ahead while it stays mounted.
+func TestPartitionsInUse(t *testing.T) {
+	dev, unmount := partsInUseDisk(t)
+	defer unmount()
+	before := partsHash(t, dev)
+
+	_, err := partsRun(t, dev, true, types.Partition{Number: 1, Label: partsRef("other"), SizeMiB: partsRef(8)})
+	t.Logf("refused: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "partition 1 ("+partitionNode(dev, 1)+") is in use") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Fatalf("err = %v, want partition 1 in use", err)
+	}
+	if partsHash(t, dev) != before {
+		t.Fatal("the disk changed")
+	}
+
+	// Partition 2 replaced, partition 1 kept: fine while mounted.
+	if _, err := partsRun(t, dev, false,
+		types.Partition{Number: 1, Label: partsRef("busy")},
+		types.Partition{Number: 2, Label: partsRef("new"), WipePartitionEntry: partsRef(true)},
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := partsLayout(partsTable(t, dev)); len(got) != 2 || !strings.HasSuffix(got[1], " new") {
+		t.Errorf("table %q", got)
+	}
+}
+
+// TestFilesystemWholeDiskInUse: a filesystem for a whole disk whose
+// partition is mounted is refused before the disk is wiped; once nothing
+// holds it, the disk is formatted and the kernel forgets the old
+// partitions, which would otherwise point into the new filesystem.
+func TestFilesystemWholeDiskInUse(t *testing.T) {
+	dev, unmount := partsInUseDisk(t)
+	gptNeed(t, "wipefs", "blkid")
+	before := partsHash(t, dev)
+	yes, format := true, "ext4"
+	cfg := types.Config{}
+	cfg.Storage.Filesystems = []types.Filesystem{{Device: dev, Format: &format, WipeFilesystem: &yes}}
+	run := func() error {
+		var buf bytes.Buffer
+		_, err := Run(context.Background(), cfg, Env{Log: log.NewWithSink(log.NewWriterSink(&buf)), DeviceTimeout: 10 * time.Second})
+		t.Logf("log:\n%s", buf.String())
+		return err
+	}
+	err := run()
+	t.Logf("refused: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "partition "+partitionNode(dev, 1)+" is in use") {
+		t.Fatalf("err = %v, want partition 1 in use", err)
+	}
+	if partsHash(t, dev) != before {
+		t.Fatal("the disk changed")
+	}
+
+	unmount()
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	if parts, err := sysfsPartitions(dev); err != nil || len(parts) != 0 {
+		t.Errorf("the kernel still has partitions %v (%v)", parts, err)
+	}
+	if out, _ := exec.Command("blkid", "-p", "-o", "value", "-s", "TYPE", dev).Output(); strings.TrimSpace(string(out)) != "ext4" {
+		t.Errorf("blkid says %q", out)
+	}
+}

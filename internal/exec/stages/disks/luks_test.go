@@ -43,9 +43,11 @@ func TestLuksCommands(t *testing.T) {
 	const (
 		probe  = "blkid -p -o export /dev/vdb"
 		format = "cryptsetup luksFormat --type luks2 --batch-mode"
-		uuid   = "cryptsetup luksUUID /dev/vdb"
-		status = "cryptsetup status data"
-		open   = "cryptsetup luksOpen /dev/vdb data --key-file KEY"
+		// A generated key's slot needs no slow key derivation.
+		generated = format + " --pbkdf pbkdf2 --pbkdf-force-iterations 1000"
+		uuid      = "cryptsetup luksUUID /dev/vdb"
+		status    = "cryptsetup status data"
+		open      = "cryptsetup luksOpen /dev/vdb data --key-file KEY"
 	)
 	adv := `{"payload":"eyJrZXlzIjpbXX0","protected":"eyJhbGciOiJFUzUxMiJ9","signature":"c2ln"}`
 	tests := []struct {
@@ -55,7 +57,7 @@ func TestLuksCommands(t *testing.T) {
 	}{
 		{
 			name: "generated key",
-			want: []string{probe, format + " /dev/vdb KEY", uuid, status, open},
+			want: []string{probe, generated + " /dev/vdb KEY", uuid, status, open},
 		},
 		{
 			name: "label, uuid and options",
@@ -71,17 +73,17 @@ func TestLuksCommands(t *testing.T) {
 		{
 			name: "discard",
 			luks: types.Luks{Discard: refOf(true)},
-			want: []string{probe, format + " /dev/vdb KEY", uuid, status, open + " --allow-discards --persistent"},
+			want: []string{probe, generated + " /dev/vdb KEY", uuid, status, open + " --allow-discards --persistent"},
 		},
 		{
 			name: "discard false",
 			luks: types.Luks{Discard: refOf(false)},
-			want: []string{probe, format + " /dev/vdb KEY", uuid, status, open},
+			want: []string{probe, generated + " /dev/vdb KEY", uuid, status, open},
 		},
 		{
 			name: "open options",
 			luks: types.Luks{OpenOptions: []string{"--perf-no_read_workqueue", "--perf-no_write_workqueue"}},
-			want: []string{probe, format + " /dev/vdb KEY", uuid, status,
+			want: []string{probe, generated + " /dev/vdb KEY", uuid, status,
 				open + " --persistent --perf-no_read_workqueue --perf-no_write_workqueue"},
 		},
 		{
@@ -92,7 +94,7 @@ func TestLuksCommands(t *testing.T) {
 		{
 			name: "tpm2",
 			luks: types.Luks{Clevis: types.Clevis{Tpm2: refOf(true)}},
-			want: []string{probe, format + " /dev/vdb KEY", uuid,
+			want: []string{probe, generated + " /dev/vdb KEY", uuid,
 				`clevis luks bind -d /dev/vdb -k KEY sss {"t":1,"pins":{"tpm2":{}}}`,
 				status, open},
 		},
@@ -101,7 +103,7 @@ func TestLuksCommands(t *testing.T) {
 			luks: types.Luks{Clevis: types.Clevis{Tang: []types.Tang{
 				{URL: "http://tang.example:7500", Thumbprint: refOf("Hbll-7Vhthk")},
 			}}},
-			want: []string{probe, format + " /dev/vdb KEY", uuid,
+			want: []string{probe, generated + " /dev/vdb KEY", uuid,
 				`clevis luks bind -d /dev/vdb -k KEY sss {"t":1,"pins":{"tang":[{"url":"http://tang.example:7500","thp":"Hbll-7Vhthk"}]}}`,
 				status, open},
 		},
@@ -115,21 +117,21 @@ func TestLuksCommands(t *testing.T) {
 				Tpm2:      refOf(true),
 				Threshold: refOf(2),
 			}},
-			want: []string{probe, format + " /dev/vdb KEY", uuid,
+			want: []string{probe, generated + " /dev/vdb KEY", uuid,
 				`clevis luks bind -d /dev/vdb -k KEY sss {"t":2,"pins":{"tang":[{"url":"http://a","thp":"thpA","adv":` + adv + `},{"url":"https://b:8443/tang","thp":"thpB"}],"tpm2":{}}}`,
 				status, open},
 		},
 		{
 			name: "tpm2 false, threshold 0: no clevis",
 			luks: types.Luks{Clevis: types.Clevis{Tpm2: refOf(false), Threshold: refOf(0)}},
-			want: []string{probe, format + " /dev/vdb KEY", uuid, status, open},
+			want: []string{probe, generated + " /dev/vdb KEY", uuid, status, open},
 		},
 		{
 			name: "custom",
 			luks: types.Luks{Clevis: types.Clevis{Custom: types.ClevisCustom{
 				Pin: refOf("tpm2"), Config: refOf(`{"pcr_bank":"sha256","pcr_ids":"7"}`),
 			}}},
-			want: []string{probe, format + " /dev/vdb KEY", uuid,
+			want: []string{probe, generated + " /dev/vdb KEY", uuid,
 				`clevis luks bind -d /dev/vdb -k KEY tpm2 {"pcr_bank":"sha256","pcr_ids":"7"}`,
 				status, open},
 		},
@@ -430,7 +432,7 @@ func TestLuksCex(t *testing.T) {
 	want := []string{
 		"blkid -p -o export /dev/vdb",
 		"zkey generate " + secure + " --xts --keybits 256",
-		"cryptsetup luksFormat --type luks2 --batch-mode --cipher paes-xts-plain64 --master-key-file " + secure + " --key-size 1024 /dev/vdb KEY",
+		"cryptsetup luksFormat --type luks2 --batch-mode --cipher paes-xts-plain64 --master-key-file " + secure + " --key-size 1024 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 /dev/vdb KEY",
 		"cryptsetup luksUUID /dev/vdb",
 		"cryptsetup status data",
 		"cryptsetup luksOpen /dev/vdb data --key-file KEY",

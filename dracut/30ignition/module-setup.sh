@@ -38,13 +38,16 @@ install() {
     ln_r /usr/bin/ignition /usr/bin/ignition-rmcfg
 
     # Tools the stages run. -o: a distribution may leave some out (no
-    # RAID, no LUKS); the stage that needs a missing one fails saying so.
+    # RAID, no LUKS; the s390-tools, for the zvm platform's reader and
+    # Crypto Express keys, exist on s390x only); the stage that needs a
+    # missing one fails saying so.
     inst_multiple -o \
         sgdisk partx wipefs blkid udevadm modprobe mount umount \
         mkfs.ext4 mkfs.xfs mkfs.btrfs mkfs.vfat mkswap \
         mdadm cryptsetup \
         useradd usermod userdel groupadd groupmod groupdel \
-        setfiles ignition-kargs-helper
+        setfiles ignition-kargs-helper \
+        vmur chccwdev cio_ignore zkey
 
     # Clevis and what its pins run, when the host has them.
     if find_binary clevis >/dev/null; then

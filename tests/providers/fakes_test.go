@@ -400,7 +400,7 @@ var specs = []platformSpec{
 		},
 	},
 	plainService("upcloud", metadataIP+":80", "/metadata/v1/user_data"),
-	plainService("vultr", metadataIP+":80", "/v1/user-data"),
+	plainService("vultr", metadataIP+":80", "/user-data/user-data"),
 }
 
 func mustRequest(method, url string, body []byte) *http.Request {

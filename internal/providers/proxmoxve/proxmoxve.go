@@ -5,9 +5,12 @@
 // (qm set --cicustom user=…), Proxmox writes a #cloud-config of its own
 // there (hostname, users, keys), which is not an Ignition config; users
 // who keep it give their Ignition config as the vendor-data snippet
-// instead (--cicustom vendor=…). So user-data is used when it is not
-// cloud-init's (a "#" first line, as #cloud-config and scripts have), and
-// vendor-data otherwise; neither means no user config.
+// instead (--cicustom vendor=…). So user-data is used when it is an
+// Ignition config (JSON: an object), and vendor-data otherwise; a file
+// that is not (#cloud-config, a script, anything else cloud-init reads)
+// is left to cloud-init, as Ignition does. One that starts as a JSON
+// object is taken for a config even when it does not parse: its parse
+// error, with line and column, beats booting unprovisioned without a word.
 package proxmoxve
 
 import (
@@ -38,8 +41,7 @@ func Fetch(ctx context.Context, h providers.Host) ([]byte, error) {
 			continue
 		case err != nil:
 			return nil, err
-		case bytes.HasPrefix(bytes.TrimSpace(cfg), []byte("#")):
-			// Ignition configs are JSON, which never starts so.
+		case !bytes.HasPrefix(bytes.TrimSpace(cfg), []byte("{")):
 			h.Log.Info("%s on the cloud-init drive is for cloud-init (it starts with %q), not Ignition", name, firstLine(cfg))
 			continue
 		}

@@ -28,6 +28,8 @@ func TestFetch(t *testing.T) {
 		{"empty user-data", map[string]string{"user-data": "", "vendor-data": vendorCfg}, vendorCfg},
 		{"cloud-init only", map[string]string{"user-data": cloudConfig, "vendor-data": "#cloud-config\n"}, ""},
 		{"script", map[string]string{"user-data": "#!/bin/sh\necho hi\n"}, ""},
+		{"other cloud-init formats, config in vendor-data", map[string]string{"user-data": "Content-Type: multipart/mixed; boundary=x\n", "vendor-data": vendorCfg}, vendorCfg},
+		{"a config that does not parse is still the config", map[string]string{"user-data": `{"ignition": {`, "vendor-data": vendorCfg}, `{"ignition": {`},
 		{"no drive", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

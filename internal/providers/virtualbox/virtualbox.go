@@ -27,6 +27,12 @@ import (
 // Property is the guest property holding the config.
 const Property = "/Ignition/Config"
 
+// EncodingProperty names an encoding of Property, analogous to VMware's
+// ignition.config.data.encoding. None is defined for VirtualBox yet, so a
+// value there is refused rather than misread (as Ignition does), and the
+// property is deleted with the config.
+const EncodingProperty = "/Ignition/Config/Encoding"
+
 // Device is the vboxguest driver's device.
 const Device = "/dev/vboxguest"
 
@@ -77,6 +83,13 @@ func fetch(ctx context.Context, h providers.Host, open func() (properties, error
 		return nil, err
 	}
 	defer p.Close()
+	switch enc, err := p.Get(EncodingProperty); {
+	case errors.Is(err, errNotFound), err == nil && enc == "":
+	case err != nil:
+		return nil, fmt.Errorf("reading the guest property %s: %w", EncodingProperty, err)
+	default:
+		return nil, fmt.Errorf("the guest property %s is %q, but no encoding is supported: set %s to the config itself", EncodingProperty, enc, Property)
+	}
 	h.Log.Info("reading the config from the guest property %s", Property)
 	v, err := p.Get(Property)
 	if errors.Is(err, errNotFound) {
@@ -97,9 +110,11 @@ func deleteConfig(ctx context.Context, h providers.Host, open func() (properties
 		return err
 	}
 	defer p.Close()
-	if err := p.Delete(Property); err != nil {
-		return fmt.Errorf("deleting the guest property %s: %w", Property, err)
+	for _, name := range []string{Property, EncodingProperty} {
+		if err := p.Delete(name); err != nil {
+			return fmt.Errorf("deleting the guest property %s: %w", name, err)
+		}
 	}
-	h.Log.Info("deleted the guest property %s", Property)
+	h.Log.Info("deleted the guest properties %s and %s", Property, EncodingProperty)
 	return nil
 }

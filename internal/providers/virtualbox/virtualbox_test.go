@@ -65,6 +65,7 @@ func TestFetch(t *testing.T) {
 		{"gzip", map[string]string{Property: gz(cfg)}, false},
 		{"not set", map[string]string{"/VirtualBox/GuestInfo/OS/Product": "Linux"}, true},
 		{"empty", map[string]string{Property: ""}, true},
+		{"empty encoding", map[string]string{Property: cfg, EncodingProperty: ""}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &store{props: tc.props}
@@ -83,12 +84,21 @@ func TestFetch(t *testing.T) {
 	}
 }
 
+// TestFetchEncoding: an encoding set is refused, not guessed at.
+func TestFetchEncoding(t *testing.T) {
+	s := &store{props: map[string]string{Property: cfg, EncodingProperty: "gzip+base64"}}
+	_, err := fetch(context.Background(), hostEnv(), opener(s))
+	if err == nil || errors.Is(err, providers.ErrNoConfig) || !strings.Contains(err.Error(), `/Ignition/Config/Encoding is "gzip+base64", but no encoding is supported`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestDeleteConfig(t *testing.T) {
-	s := &store{props: map[string]string{Property: cfg, "/other": "kept"}}
+	s := &store{props: map[string]string{Property: cfg, EncodingProperty: "", "/other": "kept"}}
 	if err := deleteConfig(context.Background(), hostEnv(), opener(s)); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.props[Property]; ok || s.props["/other"] != "kept" {
+	if _, ok := s.props[Property]; ok || s.props["/other"] != "kept" || len(s.props) != 1 {
 		t.Errorf("after delete: %q", s.props)
 	}
 	if _, err := fetch(context.Background(), hostEnv(), opener(s)); !errors.Is(err, providers.ErrNoConfig) {

@@ -1,7 +1,9 @@
-// Package vultr is the Vultr platform (vultr). Vultr's metadata API
-// (http://169.254.169.254/v1/, GET, no authentication) serves the user
-// data at /v1/user-data; 404 or an empty answer means none, 5xx is retried
-// (the API documents 500 and 503 as "try again later").
+// Package vultr is the Vultr platform (vultr). Vultr's metadata service
+// (GET, no authentication) serves the user data, as stored and decoded
+// from the base64 it was submitted in, at /user-data/user-data, where
+// Ignition reads it (Vultr's API v1 has no user-data key: /v1/ serves
+// hostname, instance id and keys). 404 or an empty answer means none;
+// 5xx is retried.
 package vultr
 
 import (
@@ -12,7 +14,7 @@ import (
 )
 
 // UserDataURL is where the Vultr metadata service keeps the user data.
-const UserDataURL = "http://169.254.169.254/v1/user-data"
+const UserDataURL = "http://169.254.169.254/user-data/user-data"
 
 // Fetch returns the user data from the Vultr metadata service.
 func Fetch(ctx context.Context, h providers.Host) ([]byte, error) {

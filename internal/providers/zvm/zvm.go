@@ -4,9 +4,10 @@
 // `vmur punch -r -u GUEST -N config.ign config.ign`, which spools it as
 // the reader file CONFIG IGN.
 //
-// The guest reads its reader with the s390-tools' vmur command (it needs
-// the vmur kernel module, loaded here with modprobe, and the reader set
-// online beforehand, e.g. with chccwdev -e 000c):
+// The guest reads its reader with the s390-tools' vmur command. It needs
+// the vmur kernel module (loaded here with modprobe) and the reader
+// online: set here with chccwdev -e 000c, after taking the device off the
+// I/O ignore list (cio_ignore -r 000c) when chccwdev cannot see it.
 //
 //	vmur list                  the reader's spool files, one a line
 //	vmur receive -f ID FILE    copy spool file ID into FILE
@@ -30,9 +31,14 @@ import (
 )
 
 const (
-	vmurCmd     = "vmur"
-	modprobeCmd = "modprobe"
-	module      = "vmur"
+	vmurCmd      = "vmur"
+	modprobeCmd  = "modprobe"
+	chccwdevCmd  = "chccwdev"
+	cioIgnoreCmd = "cio_ignore"
+	udevadmCmd   = "udevadm"
+	module       = "vmur"
+	// readerDevice is the guest's virtual card reader.
+	readerDevice = "000c"
 	// configType is the CMS file type that marks the config.
 	configType = "IGN"
 )
@@ -41,6 +47,9 @@ const (
 func Fetch(ctx context.Context, h providers.Host) ([]byte, error) {
 	if err := h.Cmd().Run(ctx, []string{modprobeCmd, module}); err != nil {
 		h.Log.Warning("loading the %s module: %v", module, err)
+	}
+	if err := readerOnline(ctx, h); err != nil {
+		return nil, err
 	}
 	out, err := h.Cmd().Output(ctx, []string{vmurCmd, "list"})
 	if err != nil {
@@ -76,6 +85,25 @@ func Fetch(ctx context.Context, h providers.Host) ([]byte, error) {
 		return nil, fmt.Errorf("reading the z/VM reader's spool file %s: %w", id, err)
 	}
 	return providers.MaybeGunzip(bytes.TrimRight(raw, "\x00"))
+}
+
+// readerOnline sets the reader online; a device the kernel was told to
+// ignore (cio_ignore, as installers set it) is first taken off that list.
+func readerOnline(ctx context.Context, h providers.Host) error {
+	online := []string{chccwdevCmd, "-e", readerDevice}
+	if err := h.Cmd().Run(ctx, online); err != nil {
+		h.Log.Info("setting the reader %s online: %v; taking it off the I/O ignore list", readerDevice, err)
+		if err := h.Cmd().Run(ctx, []string{cioIgnoreCmd, "-r", readerDevice}); err != nil {
+			return fmt.Errorf("taking the z/VM reader %s off the I/O ignore list: %w", readerDevice, err)
+		}
+		if err := h.Cmd().Run(ctx, online); err != nil {
+			return fmt.Errorf("setting the z/VM reader %s online: %w", readerDevice, err)
+		}
+	}
+	if err := h.Cmd().Run(ctx, []string{udevadmCmd, "settle"}); err != nil {
+		h.Log.Warning("waiting for udev: %v", err)
+	}
+	return nil
 }
 
 // spoolFile is one line of `vmur list`.

@@ -23,12 +23,22 @@ type fakeVmur struct {
 	listErr error
 	files   map[string][]byte
 	argv    []string
+	// ignored: the reader is on the I/O ignore list until cio_ignore -r.
+	ignored bool
 }
 
 func (f *fakeVmur) Run(_ context.Context, argv []string) error {
 	f.argv = append(f.argv, strings.Join(argv, " "))
 	switch {
-	case argv[0] == "modprobe":
+	case argv[0] == "modprobe", argv[0] == "udevadm":
+		return nil
+	case strings.Join(argv, " ") == "chccwdev -e 000c":
+		if f.ignored {
+			return errors.New("chccwdev: device 0.0.000c not found")
+		}
+		return nil
+	case strings.Join(argv, " ") == "cio_ignore -r 000c":
+		f.ignored = false
 		return nil
 	case len(argv) == 5 && argv[0] == "vmur" && argv[1] == "receive" && argv[2] == "-f":
 		data, ok := f.files[argv[3]]
@@ -63,9 +73,19 @@ func TestFetch(t *testing.T) {
 	if err != nil || string(got) != cfg {
 		t.Fatalf("Fetch = %q, %v", got, err)
 	}
-	want := []string{"modprobe vmur", "vmur list", "vmur receive -f 0013 "}
-	if len(f.argv) != 3 || f.argv[0] != want[0] || f.argv[1] != want[1] || !strings.HasPrefix(f.argv[2], want[2]) {
+	want := []string{"modprobe vmur", "chccwdev -e 000c", "udevadm settle", "vmur list", "vmur receive -f 0013 "}
+	if len(f.argv) != len(want) || !strings.HasPrefix(f.argv[len(want)-1], want[len(want)-1]) ||
+		strings.Join(f.argv[:len(want)-1], ",") != strings.Join(want[:len(want)-1], ",") {
 		t.Errorf("ran %q, want %q…", f.argv, want)
+	}
+
+	// A reader on the I/O ignore list is taken off it, then set online.
+	f = &fakeVmur{list: list, files: map[string][]byte{"0013": card}, ignored: true}
+	if got, err := Fetch(context.Background(), host(f)); err != nil || string(got) != cfg {
+		t.Fatalf("ignored reader: Fetch = %q, %v", got, err)
+	}
+	if want := "modprobe vmur,chccwdev -e 000c,cio_ignore -r 000c,chccwdev -e 000c,udevadm settle,vmur list"; !strings.HasPrefix(strings.Join(f.argv, ","), want) {
+		t.Errorf("ran %q, want %s,…", f.argv, want)
 	}
 }
 

@@ -1,7 +1,10 @@
 // Package hyperv is the "hyperv" platform. The user sets the config as
-// Hyper-V data exchange (KVP) items on the VM, from the host; the guest's
-// hv_kvp_daemon (started by the initramfs before Ignition) writes the
-// items the host pushed into pool 0, the file /var/lib/hyperv/.kvp_pool_0.
+// Hyper-V data exchange (KVP) items on the VM, from the host, which sends
+// them to the guest once a boot. The guest receives them itself on the
+// hv_utils driver's device (kvp.go) and keeps them in the pool files
+// hv_kvp_daemon would write; when the device is not there or the daemon
+// holds it, or a pool file from earlier in this boot exists, pool 0, the
+// file /var/lib/hyperv/.kvp_pool_0, is read instead.
 //
 // A pool file is a sequence of fixed-size records: a 512-byte key and a
 // 2048-byte value, each a NUL-terminated UTF-8 string padded with NULs.
@@ -23,15 +26,25 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ignition-go/ignition/internal/providers"
 )
 
 // PoolFile is the KVP pool the host's items land in (pool 0, "external").
-const PoolFile = "/var/lib/hyperv/.kvp_pool_0"
+const PoolFile = PoolDir + "/.kvp_pool_0"
+
+const (
+	modprobeCmd = "modprobe"
+	module      = "hv_utils"
+)
 
 // Record layout of a pool file.
 const (
@@ -54,9 +67,46 @@ const (
 	pollEvery = 250 * time.Millisecond
 )
 
-// Fetch returns the config from the KVP pool, or ErrNoConfig.
+// Fetch returns the config from the host's KVP items, or ErrNoConfig.
 func Fetch(ctx context.Context, h providers.Host) ([]byte, error) {
-	return fetchFrom(ctx, h, PoolFile, settle, pollEvery)
+	return fetch(ctx, h, source{device: KVPDevice, open: openDevice, dir: PoolDir, wait: settle, every: pollEvery})
+}
+
+// source is where fetch looks: the device, and the pool directory.
+type source struct {
+	device      string
+	open        func(string) (kvpConn, error)
+	dir         string
+	wait, every time.Duration
+}
+
+func fetch(ctx context.Context, h providers.Host, s source) ([]byte, error) {
+	pool0 := filepath.Join(s.dir, ".kvp_pool_0")
+	if _, err := os.Stat(pool0); err == nil {
+		// Received earlier in this boot, or kept by hv_kvp_daemon.
+		return fetchFrom(ctx, h, pool0, s.wait, s.every)
+	}
+	if err := h.Cmd().Run(ctx, []string{modprobeCmd, module}); err != nil {
+		h.Log.Warning("loading %s: %v", module, err)
+	}
+	c, err := s.open(s.device)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, unix.EBUSY):
+		h.Log.Info("%v; reading the pool hv_kvp_daemon keeps", err)
+		return fetchFrom(ctx, h, pool0, s.wait, s.every)
+	case err != nil:
+		return nil, fmt.Errorf("opening the Hyper-V data exchange device: %w", err)
+	}
+	h.Log.Info("receiving the host's KVP items on %s", s.device)
+	p, err := receive(c)
+	c.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := writePools(s.dir, p); err != nil {
+		h.Log.Warning("keeping the KVP items in %s: %v", s.dir, err)
+	}
+	return configFrom(h, p[0], "the host's KVP items (pool 0)")
 }
 
 func fetchFrom(ctx context.Context, h providers.Host, pool string, wait, every time.Duration) ([]byte, error) {
@@ -96,6 +146,15 @@ func readPool(h providers.Host, pool string) ([]byte, error) {
 	if err != nil {
 		return nil, errAgain{fmt.Errorf("the Hyper-V KVP pool %s: %w", pool, err)}
 	}
+	cfg, err := configFrom(h, items, "the Hyper-V KVP pool "+pool)
+	if errors.Is(err, providers.ErrNoConfig) {
+		return nil, errAgain{err}
+	}
+	return cfg, err
+}
+
+// configFrom assembles the config from the items of pool 0.
+func configFrom(h providers.Host, items map[string]string, where string) ([]byte, error) {
 	if v, ok := items[singleKey]; ok {
 		h.Log.Info("using the KVP item %s", singleKey)
 		return []byte(v), nil
@@ -110,10 +169,10 @@ func readPool(h providers.Host, pool string) ([]byte, error) {
 		cfg = append(cfg, v...)
 	}
 	if n == 0 {
-		return nil, errAgain{fmt.Errorf("%w: the Hyper-V KVP pool %s has neither %s nor %s0", providers.ErrNoConfig, pool, singleKey, splitKey)}
+		return nil, fmt.Errorf("%w: %s has neither %s nor %s0", providers.ErrNoConfig, where, singleKey, splitKey)
 	}
 	if _, ok := items[splitKey+strconv.Itoa(n+1)]; ok {
-		return nil, fmt.Errorf("the Hyper-V KVP pool %s: %s%d is missing but %s%d is set", pool, splitKey, n, splitKey, n+1)
+		return nil, fmt.Errorf("%s: %s%d is missing but %s%d is set", where, splitKey, n, splitKey, n+1)
 	}
 	h.Log.Info("using the KVP items %s0 to %s%d", splitKey, splitKey, n-1)
 	return cfg, nil
@@ -134,6 +193,10 @@ func ParsePool(raw []byte) (map[string]string, error) {
 		items[key] = cstring(raw[off+keySize : off+recordSize])
 	}
 	return items, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 // cstring is b up to its first NUL.

@@ -22,7 +22,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -73,26 +72,13 @@ type applyOptions struct {
 var errInvalidConfig = errors.New("the config is not valid")
 
 func runApply(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, h hostEnv) int {
-	fset := flag.NewFlagSet(applyName, flag.ContinueOnError)
-	fset.SetOutput(stderr)
+	fset, showVersion := newFlags(applyName, applyName+" [flags] CONFIG|-", stderr)
 	var o applyOptions
 	fset.StringVar(&o.root, "root", "/", "the directory to apply the config to")
 	fset.BoolVar(&o.ignoreUnsupported, "ignore-unsupported", false, "warn about and skip the sections ignition-apply cannot apply instead of failing")
 	fset.BoolVar(&o.offline, "offline", false, "fetch nothing over the network: only data: URLs are allowed")
-	showVersion := fset.Bool("version", false, "print the version and exit")
-	fset.Usage = func() {
-		fmt.Fprintf(stderr, "Usage:\n  %s [flags] CONFIG|-\n\nFlags:\n", applyName)
-		fset.PrintDefaults()
-	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 1
-	}
-	if *showVersion {
-		fmt.Fprintln(stdout, version.String(applyName))
-		return 0
+	if code, done := parseFlags(fset, showVersion, args, stdout); done {
+		return code
 	}
 	switch rest := fset.Args(); {
 	case len(rest) == 0:

@@ -40,7 +40,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -121,8 +120,7 @@ type options struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, h hostEnv) int {
-	fset := flag.NewFlagSet("ignition", flag.ContinueOnError)
-	fset.SetOutput(stderr)
+	fset, showVersion := newFlags("ignition", "ignition -platform PLATFORM -stage STAGE [flags]", stderr)
 	var o options
 	fset.StringVar(&o.platform, "platform", "", "the platform: "+strings.Join(platform.Names(), ", "))
 	fset.StringVar(&o.stage, "stage", "", "the stage to run: "+strings.Join(stages, ", "))
@@ -132,20 +130,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, h hostEnv
 	fset.StringVar(&o.neednet, "neednet", exec.DefaultNeedNetPath, "the flag file fetch-offline writes when the config needs the network")
 	fset.StringVar(&o.stateFile, "state-file", DefaultStateFile, "where the stages record their shared state")
 	toStdout := fset.Bool("log-to-stdout", false, "log to stdout instead of the journal")
-	showVersion := fset.Bool("version", false, "print the version and exit")
-	fset.Usage = func() {
-		fmt.Fprintf(stderr, "Usage:\n  ignition -platform PLATFORM -stage STAGE [flags]\n\nFlags:\n")
-		fset.PrintDefaults()
-	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 1
-	}
-	if *showVersion {
-		fmt.Fprintln(stdout, version.String("ignition"))
-		return 0
+	if code, done := parseFlags(fset, showVersion, args, stdout); done {
+		return code
 	}
 	if err := o.check(fset.Args()); err != nil {
 		fmt.Fprintf(stderr, "ignition: %v\n", err)

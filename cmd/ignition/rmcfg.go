@@ -15,8 +15,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,24 +34,11 @@ const rmcfgName = "ignition-rmcfg"
 type platformLookup func(name string) (platform.Platform, error)
 
 func runRmcfg(ctx context.Context, args []string, stdout, stderr io.Writer, h hostEnv, lookup platformLookup) int {
-	fset := flag.NewFlagSet(rmcfgName, flag.ContinueOnError)
-	fset.SetOutput(stderr)
+	fset, showVersion := newFlags(rmcfgName, rmcfgName+" --platform PLATFORM [flags]", stderr)
 	name := fset.String("platform", "", "the platform whose config to delete: "+strings.Join(deletable(), ", "))
 	toStdout := fset.Bool("log-to-stdout", false, "log to stdout instead of the journal")
-	showVersion := fset.Bool("version", false, "print the version and exit")
-	fset.Usage = func() {
-		fmt.Fprintf(stderr, "Usage:\n  %s --platform PLATFORM [flags]\n\nFlags:\n", rmcfgName)
-		fset.PrintDefaults()
-	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 1
-	}
-	if *showVersion {
-		fmt.Fprintln(stdout, version.String(rmcfgName))
-		return 0
+	if code, done := parseFlags(fset, showVersion, args, stdout); done {
+		return code
 	}
 	if rest := fset.Args(); len(rest) > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected arguments: %s\n", rmcfgName, strings.Join(rest, " "))

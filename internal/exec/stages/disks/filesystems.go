@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -216,12 +215,8 @@ func (p *fsPlan) checkInUse() error {
 	if p.action != fsCreate && p.action != fsWipe {
 		return nil
 	}
-	dev, err := filepath.EvalSymlinks(p.device)
-	if err != nil {
-		dev = p.device
-	}
-	busy, err := partitionsInUse(dev)
-	if err != nil || len(busy) == 0 {
+	busy := heldPartitionsOf(nodeOf(p.device))
+	if len(busy) == 0 {
 		return nil
 	}
 	var held []string

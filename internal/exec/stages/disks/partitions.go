@@ -186,12 +186,9 @@ func (p *diskPlan) checkInUse() error {
 	if !p.zap && p.layout == nil && p.args == nil {
 		return nil // nothing is written
 	}
-	dev, err := filepath.EvalSymlinks(p.device)
-	if err != nil {
-		dev = p.device
-	}
-	busy, err := partitionsInUse(dev)
-	if err != nil || len(busy) == 0 {
+	dev := nodeOf(p.device)
+	busy := heldPartitionsOf(dev)
+	if len(busy) == 0 {
 		return nil // an image, or nothing held; the apply step reports the rest
 	}
 	have, err := kernelPartitions(dev)
@@ -816,10 +813,7 @@ func (s *stage) tellKernel(ctx context.Context, p *diskPlan) error {
 // cannot be removed, and that is an error: something still uses the disk
 // that was just wiped.
 func (s *stage) forgetPartitions(ctx context.Context, device string) error {
-	dev, err := filepath.EvalSymlinks(device)
-	if err != nil {
-		dev = device
-	}
+	dev := nodeOf(device)
 	have, err := kernelPartitions(dev)
 	if errors.Is(err, fs.ErrNotExist) || len(have) == 0 {
 		return nil // not a disk the kernel partitions (an image, md, dm)
@@ -966,6 +960,25 @@ func sysfsPartitions(disk string) (map[int]kernelPart, error) {
 		parts[n] = kernelPart{start: start, size: size}
 	}
 	return parts, nil
+}
+
+// nodeOf is the device node a path (perhaps a /dev/disk link) names, or
+// the path itself when it names none.
+func nodeOf(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real
+	}
+	return path
+}
+
+// heldPartitionsOf is partitionsInUse for a disk node, with none for what
+// has no partitions the kernel knows (an image file, a partition).
+func heldPartitionsOf(dev string) map[int]string {
+	busy, err := partitionsInUse(dev)
+	if err != nil {
+		return nil
+	}
+	return busy
 }
 
 func isAre(n int) string {
